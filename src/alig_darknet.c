@@ -1,0 +1,221 @@
+#include "alig_darknet.h"
+#include "alig.h"
+#include "cfg_check.h"
+#include "network.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIG_MAX_SKIPS_IN_ROW 100
+#define BN_RECALIBRATE_DEFAULT 50
+
+void alig_darknet_parse_options(list *options, network *net)
+{
+    /* Upstream reads learning_rate with atof: "abc" silently becomes 0. */
+    char *lr = option_find(options, "learning_rate");
+    float v;
+    if(lr && !cfg_parse_float(lr, &v)) cfg_fail("net", "learning_rate", lr, "not a number");
+
+    int is_alig = net->policy == ALIG;
+    net->bn_recalibrate = cfg_find_int(options, "net", "bn_recalibrate", is_alig ? BN_RECALIBRATE_DEFAULT : 0);
+    if(net->bn_recalibrate < 0){
+        cfg_fail("net", "bn_recalibrate", option_find(options, "bn_recalibrate"), "must be >= 0 (0 turns it off)");
+    }
+    if(!is_alig) return;
+
+    char buf[64];
+    alig_config c = {0};
+    c.max_lr = net->learning_rate;
+    c.momentum = net->momentum;
+    c.decay = net->decay;
+    c.eps = cfg_find_float(options, "net", "alig_eps", 1e-5f);
+    c.max_norm = cfg_find_float(options, "net", "alig_max_norm", 0);
+    char *form = option_find(options, "alig_momentum");
+    c.form = ALIG_NESTEROV;
+    if(form){
+        if(strcmp(form, "nesterov") == 0) c.form = ALIG_NESTEROV;
+        else if(strcmp(form, "adjusted") == 0) c.form = ALIG_ADJUSTED;
+        else cfg_fail("net", "alig_momentum", form, "must be nesterov or adjusted");
+    }
+    if(!(c.max_lr > 0)){
+        snprintf(buf, sizeof(buf), "%g", c.max_lr);
+        cfg_fail("net", "learning_rate", lr ? lr : buf, "policy=alig needs learning_rate (the maximal step) > 0");
+    }
+    if(c.momentum < 0 || c.momentum >= 1){
+        snprintf(buf, sizeof(buf), "%g", c.momentum);
+        cfg_fail("net", "momentum", option_find(options, "momentum") ? option_find(options, "momentum") : buf, "must be >= 0 and < 1");
+    }
+    if(c.decay < 0) cfg_fail("net", "decay", option_find(options, "decay"), "must be >= 0");
+    if(!(c.eps > 0)) cfg_fail("net", "alig_eps", option_find(options, "alig_eps"), "must be > 0");
+    if(c.max_norm < 0) cfg_fail("net", "alig_max_norm", option_find(options, "alig_max_norm"), "must be >= 0 (0 = no projection)");
+    net->alig = alig_create(c);
+    if(!net->alig){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
+}
+
+int alig_darknet_unsupported_loss(LAYER_TYPE t)
+{
+    return t == YOLO || t == REGION || t == DETECTION || t == ISEG;
+}
+
+typedef struct {
+    alig_array *a;
+    int n, cap;
+} array_list;
+
+static void push(array_list *list, float *param, float *grad_sum, size_t n, float lr_scale, int decayed)
+{
+    if(!param || !grad_sum || n == 0) return;
+    if(list->n == list->cap){
+        list->cap = list->cap ? 2 * list->cap : 16;
+        list->a = realloc(list->a, list->cap * sizeof(alig_array));
+        if(!list->a){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
+    }
+    alig_array x = {param, grad_sum, 0, n, lr_scale, decayed};
+    list->a[list->n++] = x;
+}
+
+/* Adds a layer's arrays; returns 0 if the layer is trainable but unknown. */
+static int collect(array_list *list, const layer *l, float scale)
+{
+    int i;
+    switch(l->type){
+        case CONVOLUTIONAL:
+        case DECONVOLUTIONAL:
+            push(list, l->weights, l->weight_updates, l->nweights, scale, 1);
+            push(list, l->biases, l->bias_updates, l->n, scale, 0);
+            push(list, l->scales, l->scale_updates, l->n, scale, 0);
+            return 1;
+        case CONNECTED:
+            push(list, l->weights, l->weight_updates, (size_t)l->inputs * l->outputs, scale, 1);
+            push(list, l->biases, l->bias_updates, l->outputs, scale, 0);
+            if(l->batch_normalize) push(list, l->scales, l->scale_updates, l->outputs, scale, 0);
+            return 1;
+        case LOCAL:
+            push(list, l->weights, l->weight_updates,
+                 (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, scale, 1);
+            push(list, l->biases, l->bias_updates, l->outputs, scale, 0);
+            return 1;
+        case BATCHNORM:
+            push(list, l->scales, l->scale_updates, l->c, scale, 0);
+            push(list, l->biases, l->bias_updates, l->c, scale, 0);
+            return 1;
+        case RNN:
+        case CRNN: {
+            const layer *subs[] = {l->input_layer, l->self_layer, l->output_layer};
+            for(i = 0; i < 3; ++i) if(subs[i] && !collect(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        case GRU: {
+            const layer *subs[] = {l->uz, l->wz, l->ur, l->wr, l->uh, l->wh};
+            for(i = 0; i < 6; ++i) if(subs[i] && !collect(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        case LSTM: {
+            const layer *subs[] = {l->wf, l->wi, l->wg, l->wo, l->uf, l->ui, l->ug, l->uo};
+            for(i = 0; i < 8; ++i) if(subs[i] && !collect(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        default:
+            /* A layer with an update function or parameters of its own that
+             * ALI-G does not know: refuse rather than leave it untrained. */
+            return !(l->update || l->weight_updates || l->bias_updates);
+    }
+}
+
+void alig_darknet_attach(network *net)
+{
+    if(net->policy != ALIG) return;
+#ifdef GPU
+    if(net->gpu_index >= 0){
+        fprintf(stderr, "%s: policy=alig runs on the CPU path only in this build; train with -nogpu\n", cfg_file());
+        exit(1);
+    }
+#endif
+    array_list list = {0};
+    int i;
+    for(i = 0; i < net->n; ++i){
+        const layer *l = &net->layers[i];
+        if(alig_darknet_unsupported_loss(l->type)){
+            fprintf(stderr, "%s: layer %d [%s]: policy=alig does not support this layer yet: "
+                    "the cost it reports is not the loss of its deltas\n", cfg_file(), i, get_layer_string(l->type));
+            exit(1);
+        }
+        if(!collect(&list, l, l->learning_rate_scale)){
+            fprintf(stderr, "%s: layer %d [%s]: policy=alig cannot train this layer type\n",
+                    cfg_file(), i, get_layer_string(l->type));
+            exit(1);
+        }
+    }
+    alig_state *s = net->alig;
+    if(!alig_set_arrays(s, list.a, list.n)){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
+    free(list.a);
+
+    size_t total = 0;
+    for(i = 0; i < s->n_arrays; ++i) total += s->arrays[i].n;
+    fprintf(stderr, "ALI-G: max step (learning_rate) %g, momentum %g (%s), alig_eps %g, alig_max_norm %g%s, "
+            "decay %g, burn_in %d, power %g, bn_recalibrate %d; %zu parameters in %d arrays, B = %d\n",
+            s->cfg.max_lr, s->cfg.momentum, s->cfg.form == ALIG_NESTEROV ? "nesterov" : "adjusted",
+            s->cfg.eps, s->cfg.max_norm, s->cfg.max_norm > 0 ? "" : " (no projection)",
+            s->cfg.decay, net->burn_in, net->power, net->bn_recalibrate, total, s->n_arrays,
+            net->batch * net->subdivisions);
+    if(s->cfg.decay > 0){
+        fprintf(stderr, "ALI-G: decay %g enters both the gradient and the loss; "
+                "ALI-G prefers alig_max_norm (projection) to weight decay\n", s->cfg.decay);
+    }
+}
+
+double alig_darknet_layer_loss(const layer *l)
+{
+    if(!l->cost) return 0;
+    switch(l->type){
+        case SOFTMAX:
+        case LOGXENT:
+            return l->cost[0];
+        case COST:
+            /* Upstream's cost is sum(d^2) (sse), 2x Huber (smooth) or sum|d|
+             * (L1); the delta passed back is scale times their gradient. */
+            if(l->cost_type == L1) return (double)l->scale * l->cost[0];
+            return 0.5 * l->scale * l->cost[0];
+        default:
+            return 0;
+    }
+}
+
+void alig_darknet_add_loss(network *net)
+{
+    double sum = 0;
+    int i;
+    for(i = 0; i < net->n; ++i) sum += alig_darknet_layer_loss(&net->layers[i]);
+    alig_add_loss(net->alig, sum);
+}
+
+float alig_darknet_max_lr(network *net)
+{
+    size_t batch_num = get_current_batch(net);
+    if(batch_num < (size_t)net->burn_in){
+        return net->learning_rate * pow((float)batch_num / net->burn_in, net->power);
+    }
+    return net->learning_rate;
+}
+
+void alig_darknet_update(network *net)
+{
+    alig_state *s = net->alig;
+    alig_result r = alig_step(s, net->batch * net->subdivisions, alig_darknet_max_lr(net));
+    if(!r.skipped) return;
+    fprintf(stderr, "ALI-G: non-finite loss (%g) or gradient norm (%g) at iteration %zu: step skipped "
+            "(%d in a row, %ld in all)\n", r.loss, r.grad_sq, get_current_batch(net),
+            s->skipped_in_row, s->skipped_total);
+    if(s->skipped_in_row >= ALIG_MAX_SKIPS_IN_ROW){
+        fprintf(stderr, "ALI-G: %d steps in a row had a non-finite loss or gradient; stopping. "
+                "The last weights file saved is unchanged.\n", s->skipped_in_row);
+        exit(1);
+    }
+}
+
+float alig_darknet_rate(network *net)
+{
+    if(net->alig && net->alig->steps_taken > 0) return net->alig->last.step;
+    return alig_darknet_max_lr(net);
+}
