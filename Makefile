@@ -89,3 +89,6 @@ clean:
 
 distclean: clean
 	rm -rf $(BUILD)
+
+print-%:
+	@echo $($*)
