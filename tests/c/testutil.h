@@ -27,13 +27,15 @@
 
 #include "darknet.h"
 
+#define TU_UNUSED __attribute__((unused))
+
 /* ------------------------------------------------------------------ RNG */
 static uint64_t tu_rng;
 static unsigned long tu_seed;
 static const char *tu_name = "test";
 static int tu_n_checks, tu_n_failed, tu_n_xfail;
 
-static uint64_t tu_next(void)
+static TU_UNUSED uint64_t tu_next(void)
 {
     uint64_t z = (tu_rng += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -41,17 +43,17 @@ static uint64_t tu_next(void)
     return z ^ (z >> 31);
 }
 /* uniform in [0, 1) */
-static double tu_unif(void) { return (tu_next() >> 11) * (1.0 / 9007199254740992.0); }
-static double tu_uniform(double a, double b) { return a + (b - a) * tu_unif(); }
-static int tu_randint(int n) { return (int)(tu_unif() * n); }
-static double tu_normal(void)
+static TU_UNUSED double tu_unif(void) { return (tu_next() >> 11) * (1.0 / 9007199254740992.0); }
+static TU_UNUSED double tu_uniform(double a, double b) { return a + (b - a) * tu_unif(); }
+static TU_UNUSED int tu_randint(int n) { return (int)(tu_unif() * n); }
+static TU_UNUSED double tu_normal(void)
 {
     double u = tu_unif(), v = tu_unif();
     if(u < 1e-300) u = 1e-300;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
-static void tu_init(const char *name)
+static TU_UNUSED void tu_init(const char *name)
 {
     tu_name = name;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -71,7 +73,7 @@ static void tu_init(const char *name)
 
 /* --------------------------------------------------------------- checks */
 /* err <= tol passes; NaN never passes. Returns 1 on pass. */
-static int tu_check(const char *what, double err, double tol)
+static TU_UNUSED int tu_check(const char *what, double err, double tol)
 {
     int ok = err <= tol;
     tu_n_checks++;
@@ -81,7 +83,7 @@ static int tu_check(const char *what, double err, double tol)
 }
 
 /* A yes/no check; `detail` is printed after it. */
-static int tu_check_true(const char *what, int cond, const char *detail)
+static TU_UNUSED int tu_check_true(const char *what, int cond, const char *detail)
 {
     tu_n_checks++;
     if(!cond) tu_n_failed++;
@@ -93,7 +95,7 @@ static int tu_check_true(const char *what, int cond, const char *detail)
  * test measured. Seen -> XFAIL (does not fail the test, printed loudly).
  * Not seen -> the bug looks fixed: that FAILS, so that whoever fixed it turns
  * the check back into an ordinary one. */
-static int tu_xfail(const char *what, int bug_seen, const char *bug)
+static TU_UNUSED int tu_xfail(const char *what, int bug_seen, const char *bug)
 {
     tu_n_checks++;
     if(bug_seen){
@@ -106,7 +108,7 @@ static int tu_xfail(const char *what, int bug_seen, const char *bug)
     return 0;
 }
 
-static double tu_rel(double a, double ref)
+static TU_UNUSED double tu_rel(double a, double ref)
 {
     double d = fabs(a - ref), s = fabs(ref);
     if(isnan(a) != isnan(ref)) return INFINITY;
@@ -118,7 +120,7 @@ static double tu_rel(double a, double ref)
 /* Max over i of |a_i - ref_i| / max(|ref_i|, rms(ref)): relative error with
  * the array's RMS as a floor (an element that cancels to ~0 is judged
  * against the typical size of the array, not against itself). */
-static double tu_array_rel(const float *a, const double *ref, size_t n)
+static TU_UNUSED double tu_array_rel(const float *a, const double *ref, size_t n)
 {
     size_t i;
     double ss = 0, worst = 0;
@@ -134,7 +136,7 @@ static double tu_array_rel(const float *a, const double *ref, size_t n)
     return worst;
 }
 
-static int tu_finish(void)
+static TU_UNUSED int tu_finish(void)
 {
     printf("%s: %d checks, %d failed%s", tu_name, tu_n_checks, tu_n_failed, tu_n_xfail ? "" : "\n");
     if(tu_n_xfail) printf(", %d expected failures (known upstream bugs, see XFAIL lines)\n", tu_n_xfail);
@@ -145,7 +147,7 @@ static int tu_finish(void)
 
 /* ------------------------------------------------------------- networks */
 static int tu_quiet_fd = -1;
-static void tu_quiet_begin(void)
+static TU_UNUSED void tu_quiet_begin(void)
 {
     if(getenv("TEST_VERBOSE")) return;
     fflush(stderr);
@@ -153,7 +155,7 @@ static void tu_quiet_begin(void)
     int devnull = open("/dev/null", O_WRONLY);
     if(devnull >= 0){ dup2(devnull, 2); close(devnull); }
 }
-static void tu_quiet_end(void)
+static TU_UNUSED void tu_quiet_end(void)
 {
     if(tu_quiet_fd < 0) return;
     fflush(stderr);
@@ -164,7 +166,7 @@ static void tu_quiet_end(void)
 
 /* Parses a network from cfg text. A parser error exits the process (that is
  * upstream's and cfg_check's way); with TEST_VERBOSE set its message shows. */
-static network *tu_parse_cfg(const char *text)
+static TU_UNUSED network *tu_parse_cfg(const char *text)
 {
     char path[] = "/tmp/alig_test_XXXXXX";
     int fd = mkstemp(path);
@@ -192,7 +194,7 @@ typedef struct {
 
 #define TU_MAX_ARRAYS 256
 
-static void tu_push(tu_array *a, int *na, int li, const char *lname, const char *what,
+static TU_UNUSED void tu_push(tu_array *a, int *na, int li, const char *lname, const char *what,
                     float *p, float *u, size_t n, int decayed, float lr_scale)
 {
     if(*na >= TU_MAX_ARRAYS){ fprintf(stderr, "too many arrays\n"); exit(2); }
@@ -203,7 +205,7 @@ static void tu_push(tu_array *a, int *na, int li, const char *lname, const char 
 }
 
 /* Sizes as the make_*_layer constructors allocate them. */
-static void tu_collect_layer(tu_array *a, int *na, int li, const char *lname, const layer *l, float lr_scale)
+static TU_UNUSED void tu_collect_layer(tu_array *a, int *na, int li, const char *lname, const layer *l, float lr_scale)
 {
     char sub[64];
     switch(l->type){
@@ -259,7 +261,7 @@ static void tu_collect_layer(tu_array *a, int *na, int li, const char *lname, co
     }
 }
 
-static const char *tu_type_name(LAYER_TYPE t)
+static TU_UNUSED const char *tu_type_name(LAYER_TYPE t)
 {
     switch(t){
         case CONVOLUTIONAL: return "conv";
@@ -282,7 +284,7 @@ static const char *tu_type_name(LAYER_TYPE t)
     }
 }
 
-static int tu_collect(network *net, tu_array *a)
+static TU_UNUSED int tu_collect(network *net, tu_array *a)
 {
     int na = 0, i;
     for(i = 0; i < net->n; ++i){
@@ -293,7 +295,7 @@ static int tu_collect(network *net, tu_array *a)
 
 /* Fresh random parameters: weights U(-w, w), biases U(-0.3, 0.3), scales
  * U(0.5, 1.5). */
-static void tu_randomize_params(const tu_array *a, int na, double w)
+static TU_UNUSED void tu_randomize_params(const tu_array *a, int na, double w)
 {
     int i;
     size_t j;
@@ -308,7 +310,7 @@ static void tu_randomize_params(const tu_array *a, int na, double w)
     }
 }
 
-static double tu_param_norm(const tu_array *a, int na)
+static TU_UNUSED double tu_param_norm(const tu_array *a, int na)
 {
     double s = 0;
     int i;
@@ -317,14 +319,14 @@ static double tu_param_norm(const tu_array *a, int na)
     return sqrt(s);
 }
 
-static void tu_zero_updates(const tu_array *a, int na)
+static TU_UNUSED void tu_zero_updates(const tu_array *a, int na)
 {
     int i;
     for(i = 0; i < na; ++i) memset(a[i].updates, 0, a[i].n * sizeof(float));
 }
 
 /* --------------------------------------------------------- loss layers */
-static const char *tu_cost_name(COST_TYPE t)
+static TU_UNUSED const char *tu_cost_name(COST_TYPE t)
 {
     switch(t){
         case SSE: return "sse";
@@ -339,7 +341,7 @@ static const char *tu_cost_name(COST_TYPE t)
 
 /* The input of layer i in a forward pass: layer i-1's output (chains only,
  * which is what the test networks use in front of their loss layers). */
-static const float *tu_layer_input(network *net, int i)
+static TU_UNUSED const float *tu_layer_input(network *net, int i)
 {
     return i == 0 ? net->input : net->layers[i - 1].output;
 }
@@ -347,7 +349,7 @@ static const float *tu_layer_input(network *net, int i)
 /* Per-sample loss, in double, from the loss layer's input (logits or
  * predictions) and the truth: the loss whose negative gradient the layer's
  * delta is. Sample b of a pass; inputs laid out sample-major. */
-static double tu_true_loss_sample(network *net, int li, int b)
+static TU_UNUSED double tu_true_loss_sample(network *net, int li, int b)
 {
     const layer *l = &net->layers[li];
     const float *x = tu_layer_input(net, li) + (size_t)b * l->inputs;
@@ -385,7 +387,7 @@ static double tu_true_loss_sample(network *net, int li, int b)
     return 0;
 }
 
-static int tu_is_loss_layer(const layer *l)
+static TU_UNUSED int tu_is_loss_layer(const layer *l)
 {
     return l->type == SOFTMAX || l->type == LOGXENT || l->type == COST;
 }
@@ -401,7 +403,7 @@ static int tu_is_loss_layer(const layer *l)
 enum { TU_RUN_PASS, TU_RUN_FAIL, TU_RUN_CRASH, TU_RUN_REFUSED };
 static int tu_child_pipe = -1;
 
-static void tu_child_parsed(void)
+static TU_UNUSED void tu_child_parsed(void)
 {
     if(tu_child_pipe >= 0){
         char c = 'P';
@@ -410,7 +412,7 @@ static void tu_child_parsed(void)
 }
 
 /* Returns TU_RUN_*; *detail gets a short description. */
-static int tu_run_child(int (*fn)(void *), void *arg, int *xfails, char *detail, size_t dlen)
+static TU_UNUSED int tu_run_child(int (*fn)(void *), void *arg, int *xfails, char *detail, size_t dlen)
 {
     int fds[2];
     if(pipe(fds) != 0){ perror("pipe"); exit(2); }
