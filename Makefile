@@ -52,7 +52,7 @@ subbuild: $(TREE)/.patched $(COPIED)
 	@$(MAKE) -q -s -C $(TREE) $(SUBFLAGS) 2>/dev/null || $(MAKE) -C $(TREE) $(SUBFLAGS)
 
 $(OUTPUTS): subbuild
-	@cmp -s $(TREE)/$@ $@ || cp $(TREE)/$@ $@
+	@cmp -s $(TREE)/$@ $@ || { cp $(TREE)/$@ $@.tmp && mv -f $@.tmp $@; }
 
 include/darknet.h: subbuild
 	@mkdir -p include

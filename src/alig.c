@@ -1,5 +1,6 @@
 #include "alig.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,15 @@ void alig_free(alig_state *s)
     for(i = 0; i < s->n_arrays; ++i) free(s->arrays[i].velocity);
     free(s->arrays);
     free(s);
+}
+
+/* Upstream builds with -Ofast, whose -ffinite-math-only lets the compiler
+ * assume isfinite() is always true: test the exponent bits instead. */
+static int finite_bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof(u));
+    return ((u >> 52) & 0x7ff) != 0x7ff;
 }
 
 void alig_add_loss(alig_state *s, double loss_sum)
@@ -155,7 +165,7 @@ alig_result alig_step(alig_state *s, int batch, float max_lr)
     s->loss_sum = 0;
     r.loss = (float)loss;
     r.grad_sq = grad_sq;
-    if(!isfinite(loss) || !isfinite(grad_sq)){
+    if(!finite_bits(loss) || !finite_bits(grad_sq)){
         r.skipped = 1;
         zero_accumulators(s);
         s->skipped_total++;

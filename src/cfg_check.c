@@ -35,7 +35,7 @@ int cfg_parse_float(const char *value, float *out)
     char *end = 0;
     errno = 0;
     double v = strtod(value, &end);
-    if(end == value || !only_space(end) || errno == ERANGE || !isfinite(v)) return 0;
+    if(end == value || !only_space(end) || errno == ERANGE || !(v - v == 0)) return 0;   /* NaN or inf; isfinite() is unreliable under -Ofast */
     *out = (float)v;
     return 1;
 }

@@ -14,10 +14,13 @@
  *
  * Tolerance (float32 network, float64 differences): an entry passes when
  *     |bp - fd| <= RTOL * max(|fd|, FLOOR),  RTOL = 2e-2,
- *     FLOOR = 1e-2 * (RMS of fd over all entries checked in the case)
- * i.e. 2% relative, with a floor of 2e-4 of the case's typical gradient for
- * entries that are nearly zero. h = 1e-2 (smooth activations) or 2e-3
- * (leaky).
+ *     FLOOR = max(1e-2 * RMS of fd over all entries checked in the case,
+ *                 2.5e-7 * (1 + |L|) / (2h) / RTOL)
+ * i.e. 2% relative, with an absolute floor for entries that are nearly zero:
+ * 2e-4 of the case's typical gradient, or the float32 rounding of the loss
+ * (about 4 ulp of L) over the difference step, whichever is larger.
+ * h = 1e-2; where the difference crosses a kink (leaky, maxpool) it is
+ * redone with another entry or a smaller h (see kink_signature).
  *
  * Each case runs in a child process, so that a layer that crashes is
  * reported and the rest still run. Known upstream bugs are strict expected
@@ -32,6 +35,7 @@
 #define RTOL 2e-2
 #define FLOOR_FRAC 1e-2
 #define ENTRIES 4
+#define LOSS_NOISE 2.5e-7   /* relative rounding of the float32 loss (about 4 ulp) */
 
 typedef enum {
     T_ONEHOT,        /* one-hot rows over net->truths */
@@ -53,9 +57,41 @@ typedef struct {
     const char *bug_arrays;   /* E_MISMATCH: '|'-separated substrings of array names */
     const char *bug;          /* what the bug is */
     int reset_state;          /* GRU/LSTM: zero the carried state before each forward */
+    int bn_visible;           /* small N: the batch-norm bias must show (strict XFAIL) */
 } grad_case;
 
 static int smooth_fixed;   /* set in main: smooth_l1_cpu gives sign(d) for |d| >= 1 */
+
+/* ------------------------------------------------------- known bugs */
+
+static const char *BUG_BN =
+    "batch-norm forward normalises with the UNBIASED variance (variance_cpu: 1/(N-1)) and sqrt(var)+1e-6, "
+    "but backward (variance_delta_cpu/normalize_delta_cpu) differentiates the BIASED one (2(x-mean)/N) with "
+    "sqrt(var+1e-5): the gradient of everything feeding a batch-norm is off by a term of order 1/N "
+    "(N = batch*out_h*out_w), visible with small N";
+static const char *BUG_RNN_ACT =
+    "backward_rnn_layer/backward_crnn_layer copy self_layer.delta into input_layer.delta AFTER "
+    "backward_*_layer(self_layer) has multiplied it by self_layer's activation gradient, and input_layer's "
+    "backward multiplies by its own again: wrong input_layer gradient for any non-linear activation "
+    "(exact for activation=linear)";
+static const char *BUG_GRU =
+    "backward_gru_layer is empty on the CPU (only the GPU path has a backward): no gradient reaches uz,wz,ur,wr,uh,wh, "
+    "their updates stay 0";
+static const char *BUG_LSTM =
+    "make_lstm_layer sets neither l.delta nor l.backward on the CPU (GPU build only): forward_lstm_layer in "
+    "train mode writes to l.delta = NULL (segfault), backward_network would call a NULL l.backward";
+static const char *BUG_BNLAYER =
+    "make_batchnorm_layer does not allocate x, x_norm, mean_delta, variance_delta: forward_batchnorm_layer "
+    "in train mode copies into l.x = NULL (segfault); the standalone [batchnorm] layer cannot train on the CPU";
+static const char *BUG_CHAIN =
+    "a loss layer followed by another loss layer ([softmax] then [cost], as in upstream's resnet101.cfg): "
+    "backward_softmax_layer passes the cost's delta (w.r.t. the probabilities) through unchanged as if it were "
+    "w.r.t. the logits, so the gradient is that of (1+scale)*cross-entropy, not of the losses reported";
+static const char *BUG_1X1 =
+    "backward_convolutional_layer with size=1 writes the input delta with gemm beta=0 straight into net.delta: "
+    "it OVERWRITES what a later [route]/[shortcut] has already added to that layer's delta (size>1 adds via col2im)";
+static const char *BUG_SMOOTH =
+    "smooth_l1_cpu: for |d| >= 1 the delta is -sign(d) (should be sign(d), as the GPU kernel has it)";
 
 /* ------------------------------------------------------------ helpers */
 
@@ -87,16 +123,91 @@ static double layer_loss_double(const layer *l, double *factor_out)
     return factor * s;
 }
 
-static double net_loss(network *net, const grad_case *gc)
+/* Upstream's batch-norm bias (see BUG_BN): its backward returns, for the
+ * pre-normalisation value x_i of channel c,
+ *     dL/dx_i (upstream) = dL/dx_i (true) + corr_i,
+ *     corr_i = xhat_i / sigma_c * gamma_c * dL/dgamma_c / (N (N-1)),
+ * N = batch*out_h*out_w (forward: unbiased variance, backward: the biased
+ * variance's derivative). So the parameters feeding x get the true gradient
+ * plus d/dp sum_i corr_i x_i(p) with corr fixed: the test measures that term
+ * by central differences too (phi below), so that the bias is quantified, not
+ * tolerated. dL/dgamma = -scale_updates, itself checked against differences. */
+typedef struct {
+    int li;
+    size_t n;
+    double *corr;
+} bn_term;
+
+static int bn_terms(network *net, bn_term *t, int max)
+{
+    int nt = 0, i, b, c, sp;
+    for(i = 0; i < net->n && nt < max; ++i){
+        layer *l = &net->layers[i];
+        if(!l->batch_normalize || !(l->type == CONVOLUTIONAL || l->type == DECONVOLUTIONAL || l->type == CONNECTED)) continue;
+        int C = l->out_c, S = l->out_h * l->out_w;
+        double N = (double)l->batch * S;
+        t[nt].li = i;
+        t[nt].n = (size_t)l->batch * C * S;
+        t[nt].corr = malloc(t[nt].n * sizeof(double));
+        for(b = 0; b < l->batch; ++b) for(c = 0; c < C; ++c){
+            double sigma = sqrt(l->variance[c]) + 1e-6;
+            double G = (double)l->scales[c] * -(double)l->scale_updates[c];
+            for(sp = 0; sp < S; ++sp){
+                size_t k = ((size_t)b * C + c) * S + sp;
+                t[nt].corr[k] = l->x_norm[k] / sigma * G / (N * (N - 1));
+            }
+        }
+        nt++;
+    }
+    return nt;
+}
+
+/* Where the loss has kinks (leaky/relu at 0, the max of a maxpool), a
+ * difference across one measures nothing: the pattern of every such kink is
+ * hashed after each forward, and a difference whose +h or -h pass changed it
+ * is redone with h/4 (up to 4 times) or, failing that, not used (counted and
+ * printed; an array left with no usable entry fails). */
+static uint64_t kink_signature(network *net)
+{
+    uint64_t hsh = 1469598103934665603ull;
+    int i;
+    size_t k;
+    for(i = 0; i < net->n; ++i){
+        layer *l = &net->layers[i];
+        size_t n = (size_t)l->outputs * l->batch;
+        if(l->type == MAXPOOL){
+            for(k = 0; k < n; ++k){ hsh ^= (uint64_t)(unsigned)l->indexes[k]; hsh *= 1099511628211ull; }
+            continue;
+        }
+        int kinked = (l->type == CONVOLUTIONAL || l->type == DECONVOLUTIONAL || l->type == CONNECTED ||
+                      l->type == LOCAL || l->type == SHORTCUT) &&
+                     (l->activation == LEAKY || l->activation == RELU || l->activation == RELIE ||
+                      l->activation == RAMP || l->activation == ELU || l->activation == SELU);
+        if(!kinked) continue;
+        for(k = 0; k < n; ++k){ hsh ^= (uint64_t)(l->output[k] > 0) + 2 * k; hsh *= 1099511628211ull; }
+    }
+    return hsh;
+}
+
+static bn_term g_bn[8];
+static int g_nbn;
+
+static double net_loss(network *net, const grad_case *gc, double *phi)
 {
     if(gc->reset_state) reset_recurrent_state(net);
     net->train = 1;
     forward_network(net);
-    double s = 0;
+    double s = 0, p = 0;
     int i;
+    size_t k;
     for(i = 0; i < net->n; ++i){
         if(tu_is_loss_layer(&net->layers[i])) s += layer_loss_double(&net->layers[i], 0);
     }
+    for(i = 0; i < g_nbn; ++i){
+        const float *x = net->layers[g_bn[i].li].x;
+        for(k = 0; k < g_bn[i].n; ++k) p += g_bn[i].corr[k] * x[k];
+    }
+    *phi = p;
     return s;
 }
 
@@ -188,6 +299,23 @@ static void check_buffers(network *net)
                 tu_check_true(w, 1, "");
             }
         }
+        if(l->type == CRNN){
+            size_t sub = l->input_layer->workspace_size;
+            if(l->self_layer->workspace_size > sub) sub = l->self_layer->workspace_size;
+            if(l->output_layer->workspace_size > sub) sub = l->output_layer->workspace_size;
+            if(sub > need_ws) need_ws = sub;
+            char w[200];
+            snprintf(w, sizeof(w), "L%d crnn: workspace_size covers its convolutions (%zu bytes needed, layer says %zu)",
+                     i, sub, l->workspace_size);
+            if(l->workspace_size < sub){
+                tu_xfail(w, 1, "make_crnn_layer never sets workspace_size, so parse_network_cfg does not size "
+                         "net->workspace for the crnn's 3x3 convolutions: NULL (segfault in im2col) when no other "
+                         "layer needs a workspace, too small when the others need less. Test works around it.");
+            } else {
+                tu_check_true(w, 1, "");
+            }
+        }
+        if(l->workspace_size > need_ws) need_ws = l->workspace_size;
         if(l->type == LOCAL){
             size_t need = (size_t)l->out_h * l->out_w * l->size * l->size * l->c * sizeof(float);
             if(need > need_ws) need_ws = need;
@@ -202,7 +330,7 @@ static void check_buffers(network *net)
             }
         }
     }
-    if(need_ws && malloc_usable_size(net->workspace) < need_ws){
+    if(need_ws && (!net->workspace || malloc_usable_size(net->workspace) < need_ws)){
         free(net->workspace);
         net->workspace = calloc(1, need_ws);
     }
@@ -238,7 +366,7 @@ static int run_case(void *arg)
         if(!tu_is_loss_layer(l)) continue;
         nloss++;
         double f, dsum = layer_loss_double(l, &f);
-        char w[200];
+        char w[300];
         snprintf(w, sizeof(w), "L%d %s: double-summed loss x factor %.3g == alig_darknet_layer_loss", i, tu_type_name(l->type), f);
         tu_check(w, tu_rel(dsum, alig_darknet_layer_loss(l)), 1e-4);
     }
@@ -249,12 +377,22 @@ static int run_case(void *arg)
         memcpy(bp[i], a[i].updates, a[i].n * sizeof(float));
     }
 
+    g_nbn = bn_terms(net, g_bn, 8);
+
     /* central differences on ENTRIES random entries per array */
     int idx[TU_MAX_ARRAYS][ENTRIES], cnt[TU_MAX_ARRAYS];
-    double fd[TU_MAX_ARRAYS][ENTRIES];
+    double fd[TU_MAX_ARRAYS][ENTRIES], fdphi[TU_MAX_ARRAYS][ENTRIES], hstep[TU_MAX_ARRAYS][ENTRIES];
     double ss = 0;
-    int nfd = 0;
+    int nfd = 0, n_retried = 0, n_unusable = 0, cnt_skip[TU_MAX_ARRAYS];
+    uint64_t base_sig;
+    double L0;
+    {
+        double dummy;
+        L0 = net_loss(net, gc, &dummy);
+        base_sig = kink_signature(net);
+    }
     for(i = 0; i < na; ++i){
+        cnt_skip[i] = 0;
         cnt[i] = a[i].n < ENTRIES ? (int)a[i].n : ENTRIES;
         for(k = 0; k < cnt[i]; ++k){
             int e, dup;
@@ -266,14 +404,36 @@ static int run_case(void *arg)
             } while(dup);
             idx[i][k] = e;
             float v = a[i].param[e];
-            a[i].param[e] = (float)(v + gc->h);
-            double up = net_loss(net, gc);
-            a[i].param[e] = (float)(v - gc->h);
-            double dn = net_loss(net, gc);
-            a[i].param[e] = v;
+            double pu, pd, up, dn, hh = gc->h;
+            /* at full h first; after a crossing, another random entry (up to
+             * 6 in all per array), then this entry with h/4, h/16, ... */
+            int shrink = cnt_skip[i] >= 6, tries = 0, valid = 0;
+            for(;;){
+                a[i].param[e] = (float)(v + hh);
+                up = net_loss(net, gc, &pu);
+                uint64_t su = kink_signature(net);
+                a[i].param[e] = (float)(v - hh);
+                dn = net_loss(net, gc, &pd);
+                uint64_t sd = kink_signature(net);
+                a[i].param[e] = v;
+                if(su == base_sig && sd == base_sig){ valid = 1; break; }
+                if(!shrink || ++tries > 4) break;
+                hh /= 4;
+            }
+            n_retried += tries > 0;
+            if(!valid){
+                cnt_skip[i]++;
+                if(!shrink){ k--; continue; }          /* try another entry */
+                n_unusable++;
+                if(cnt_skip[i] > 10){ cnt[i] = k; break; }
+                k--;
+                continue;
+            }
             /* the step actually taken in float */
-            double h2 = (double)(float)(v + gc->h) - (double)(float)(v - gc->h);
+            double h2 = (double)(float)(v + hh) - (double)(float)(v - hh);
             fd[i][k] = (up - dn) / h2;
+            fdphi[i][k] = (pu - pd) / h2;
+            hstep[i][k] = h2;
             ss += fd[i][k] * fd[i][k];
             nfd++;
         }
@@ -282,23 +442,40 @@ static int run_case(void *arg)
     if(floor_ == 0) floor_ = 1e-6;
 
     int verbose = getenv("TEST_VERBOSE") != 0;
-    int bug_seen = 0, bug_arrays = 0;
+    int bug_seen = 0;
+    double bn_worst = 0;
     for(i = 0; i < na; ++i){
-        double worst = 0;
+        double worst = 0, worst_true = 0, phimax = 0;
         int wk = 0;
         for(k = 0; k < cnt[i]; ++k){
             double g = -(double)bp[i][idx[i][k]];
-            double s = fabs(fd[i][k]) > floor_ ? fabs(fd[i][k]) : floor_;
-            double e = fabs(g - fd[i][k]) / s;
+            double expect = fd[i][k] + fdphi[i][k];
+            /* floor: the case's gradient scale, or the float32 rounding of
+             * the loss (LOSS_ULPS relative) divided by the step, if larger */
+            double fl = LOSS_NOISE * (1 + fabs(L0)) / hstep[i][k] / RTOL;
+            if(fl < floor_) fl = floor_;
+            double s = fabs(expect) > fl ? fabs(expect) : fl;
+            double e = fabs(g - expect) / s;
             if(!(e == e)) e = INFINITY;
-            if(verbose) printf("      %s[%d]: -updates %.6g  fd %.6g\n", a[i].name, idx[i][k], g, fd[i][k]);
+            double st = fabs(fd[i][k]) > fl ? fabs(fd[i][k]) : fl;
+            double et = fabs(g - fd[i][k]) / st;
+            if(!(et == et)) et = INFINITY;
+            if(fabs(fdphi[i][k]) > phimax) phimax = fabs(fdphi[i][k]);
+            if(verbose) printf("      %s[%d]: -updates %.6g  fd %.6g  bn-bias term %.3g\n", a[i].name, idx[i][k], g, fd[i][k], fdphi[i][k]);
             if(e > worst){ worst = e; wk = k; }
+            if(et > worst_true) worst_true = et;
         }
-        char w[300];
-        snprintf(w, sizeof(w), "%s (n=%zu): -updates == d loss/dp [worst: %.4g vs fd %.4g]", a[i].name, a[i].n,
-                 cnt[i] ? -(double)bp[i][idx[i][wk]] : 0.0, cnt[i] ? fd[i][wk] : 0.0);
+        if(cnt[i] == 0){
+            char w0[200];
+            snprintf(w0, sizeof(w0), "%.80s: no entry usable for a difference (kinks everywhere)", a[i].name);
+            tu_check_true(w0, 0, "");
+            continue;
+        }
+        char w[400];
+        snprintf(w, sizeof(w), "%.80s (n=%zu): -updates == d loss/dp%s [worst: %.4g vs %.4g]", a[i].name, a[i].n,
+                 phimax > 0 ? " + bn bias" : "",
+                 cnt[i] ? -(double)bp[i][idx[i][wk]] : 0.0, cnt[i] ? fd[i][wk] + fdphi[i][wk] : 0.0);
         if(gc->expect == E_MISMATCH && matches_any(a[i].name, gc->bug_arrays)){
-            bug_arrays++;
             int mism = !(worst <= RTOL);
             bug_seen |= mism;
             printf("  %-4s %-78s err %-10.3g tol %.3g%s\n", mism ? "xbug" : "ok", w, worst, RTOL,
@@ -306,12 +483,24 @@ static int run_case(void *arg)
         } else {
             tu_check(w, worst, RTOL);
         }
+        if(phimax > 0){
+            if(worst_true > bn_worst) bn_worst = worst_true;
+            printf("  info %-78s err %-10.3g (vs the TRUE gradient: the batch-norm bias; %s tol %.3g)\n", a[i].name,
+                   worst_true, worst_true > RTOL ? "above" : "below", RTOL);
+        }
     }
-    printf("       (%d loss layer(s), %d arrays, %d entries, h=%g, floor %.3g)\n", nloss, na, nfd, gc->h, floor_);
+    printf("       (%d loss layer(s), %d arrays, %d entries, h=%g, floor %.3g, %d batch-norm layer(s); "
+           "kinks crossed: %d differences redone with a smaller h, %d entries given up)\n",
+           nloss, na, nfd, gc->h, floor_, g_nbn, n_retried, n_unusable);
     if(gc->expect == E_MISMATCH){
         char w[200];
         snprintf(w, sizeof(w), "%s: gradient mismatch on %s", gc->name, gc->bug_arrays);
         tu_xfail(w, bug_seen, gc->bug);
+    }
+    if(gc->bn_visible){
+        char w[200];
+        snprintf(w, sizeof(w), "%s: arrays feeding batch-norm miss the true gradient (err %.3g)", gc->name, bn_worst);
+        tu_xfail(w, bn_worst > RTOL, BUG_BN);
     }
     (void)j;
     return tu_finish();
@@ -320,35 +509,6 @@ static int run_case(void *arg)
 /* ------------------------------------------------------------- cases */
 
 #define IMG(h, w, c, b) "height=" #h "\nwidth=" #w "\nchannels=" #c "\nbatch=" #b "\n"
-
-static const char *BUG_BN =
-    "batch-norm forward normalises with the UNBIASED variance (variance_cpu: 1/(N-1)) and sqrt(var)+1e-6, "
-    "but backward (variance_delta_cpu/normalize_delta_cpu) differentiates the BIASED one (2(x-mean)/N) with "
-    "sqrt(var+1e-5): the gradient of everything feeding a batch-norm is off by a term of order 1/N "
-    "(N = batch*out_h*out_w), visible with small N";
-static const char *BUG_RNN_ACT =
-    "backward_rnn_layer/backward_crnn_layer copy self_layer.delta into input_layer.delta AFTER "
-    "backward_*_layer(self_layer) has multiplied it by self_layer's activation gradient, and input_layer's "
-    "backward multiplies by its own again: wrong input_layer gradient for any non-linear activation "
-    "(exact for activation=linear)";
-static const char *BUG_GRU =
-    "backward_gru_layer is empty on the CPU (only the GPU path has a backward): no gradient reaches uz,wz,ur,wr,uh,wh, "
-    "their updates stay 0";
-static const char *BUG_LSTM =
-    "make_lstm_layer sets neither l.delta nor l.backward on the CPU (GPU build only): forward_lstm_layer in "
-    "train mode writes to l.delta = NULL (segfault), backward_network would call a NULL l.backward";
-static const char *BUG_BNLAYER =
-    "make_batchnorm_layer does not allocate x, x_norm, mean_delta, variance_delta: forward_batchnorm_layer "
-    "in train mode copies into l.x = NULL (segfault); the standalone [batchnorm] layer cannot train on the CPU";
-static const char *BUG_CHAIN =
-    "a loss layer followed by another loss layer ([softmax] then [cost], as in upstream's resnet101.cfg): "
-    "backward_softmax_layer passes the cost's delta (w.r.t. the probabilities) through unchanged as if it were "
-    "w.r.t. the logits, so the gradient is that of (1+scale)*cross-entropy, not of the losses reported";
-static const char *BUG_1X1 =
-    "backward_convolutional_layer with size=1 writes the input delta with gemm beta=0 straight into net.delta: "
-    "it OVERWRITES what a later [route]/[shortcut] has already added to that layer's delta (size>1 adds via col2im)";
-static const char *BUG_SMOOTH =
-    "smooth_l1_cpu: for |d| >= 1 the delta is -sign(d) (should be sign(d), as the GPU kernel has it)";
 
 static grad_case cases[] = {
     {"conv (3x3 pad, 3x3 stride 2 groups 2) -> connected -> softmax", IMG(5, 5, 2, 3),
@@ -368,11 +528,11 @@ static grad_case cases[] = {
     {"conv+batchnorm with small N (batch 2, 2x2) -> connected -> softmax", IMG(2, 2, 2, 2),
      "[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "L0 conv.weights", 0, 0},
+     T_ONEHOT, 1e-2, E_OK, 0, 0, 0, 1},
     {"connected+batchnorm (N=batch=4) -> connected -> logistic", "inputs=5\nbatch=4\n",
      "[connected]\nbatch_normalize=1\noutput=4\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[logistic]\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "L0 connected.weights", 0, 0},
+     T_ONEHOT, 1e-2, E_OK, 0, 0, 0, 1},
     {"connected+batchnorm (N=batch=64) -> connected -> logistic", "inputs=5\nbatch=64\n",
      "[connected]\nbatch_normalize=1\noutput=4\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[logistic]\n",
@@ -416,7 +576,7 @@ static grad_case cases[] = {
      "[maxpool]\nsize=2\nstride=2\n\n"
      "[convolutional]\nbatch_normalize=1\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
      "[avgpool]\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 2e-3, E_OK, 0, 0, 0},
+     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
     {"shortcut: conv, conv, shortcut from=-2, connected, softmax", IMG(4, 4, 2, 3),
      "[convolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[convolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
@@ -468,8 +628,7 @@ int main(void)
             gc->bug = BUG_SMOOTH;
         }
         if(gc->expect == E_MISMATCH && !gc->bug){
-            if(strstr(gc->name, "batchnorm")) gc->bug = BUG_BN;
-            else if(strstr(gc->name, "rnn")) gc->bug = BUG_RNN_ACT;
+            if(strstr(gc->name, "rnn")) gc->bug = BUG_RNN_ACT;
             else if(strstr(gc->name, "gru")) gc->bug = BUG_GRU;
             else if(strstr(gc->name, "softmax followed")) gc->bug = BUG_CHAIN;
             else if(strstr(gc->name, "1x1")) gc->bug = BUG_1X1;
