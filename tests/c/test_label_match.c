@@ -12,7 +12,7 @@ static int failures;
 
 static void expect(const char *path, char **labels, int k, int want)
 {
-    float truth[8];
+    float truth[16];
     int i, ones = 0;
     fill_truth((char *)path, labels, k, truth);
     for(i = 0; i < k; ++i) ones += truth[i] == 1;
