@@ -21,7 +21,7 @@ COPIED   := $(patsubst src/%,$(TREE)/src/%,$(OURS))
 SUBFLAGS := GPU=$(GPU) CUDNN=$(CUDNN) OPENCV=$(OPENCV) OPENMP=$(OPENMP) DEBUG=$(DEBUG) $(if $(BLAS),BLAS=$(BLAS))
 OUTPUTS  := darknet libdarknet.a libdarknet.so
 
-.PHONY: all subbuild upstream patch demo test deps clean distclean
+.PHONY: all subbuild upstream patch demo test bench deps clean distclean
 .DELETE_ON_ERROR:
 
 all: $(OUTPUTS) include/darknet.h
@@ -80,6 +80,9 @@ deps:
 
 demo:
 	@scripts/demo
+
+bench:
+	@scripts/bench
 
 test:
 	@scripts/run-tests

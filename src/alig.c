@@ -64,7 +64,8 @@ static void zero_accumulators(alig_state *s)
 }
 
 /* One pass: ||g||^2 and, for decayed arrays, ||w||^2 (for the decay term of
- * the loss). g = -grad_sum / B + decay * w. */
+ * the loss). g = -grad_sum / B + decay * w. Each array sums in float (the
+ * -Ofast build vectorises it into many partial sums), arrays add in double. */
 static void gradient_norms(const alig_state *s, int batch, double *grad_sq, double *decayed_sq)
 {
     const float inv_b = 1.f / batch;
@@ -74,7 +75,7 @@ static void gradient_norms(const alig_state *s, int batch, double *grad_sq, doub
     size_t j;
     for(i = 0; i < s->n_arrays; ++i){
         const alig_array *a = &s->arrays[i];
-        double part = 0, wpart = 0;
+        float part = 0, wpart = 0;
         if(a->decayed && decay > 0){
             for(j = 0; j < a->n; ++j){
                 float g = -a->grad_sum[j] * inv_b + decay * a->param[j];
@@ -135,7 +136,7 @@ double alig_param_sq_norm(const alig_state *s)
     size_t j;
     for(i = 0; i < s->n_arrays; ++i){
         const float *p = s->arrays[i].param;
-        double part = 0;
+        float part = 0;
         for(j = 0; j < s->arrays[i].n; ++j) part += p[j] * p[j];
         total += part;
     }

@@ -75,6 +75,18 @@ static void push(array_list *list, float *param, float *grad_sum, size_t n, floa
     list->a[list->n++] = x;
 }
 
+/* Layer types whose CPU training upstream gets wrong, so that ALI-G would
+ * train on garbage or crash: refused with the reason (see the README). */
+static const char *broken_upstream(LAYER_TYPE t)
+{
+    switch(t){
+        case GRU: return "upstream's CPU backward_gru_layer is empty: its gradients stay 0";
+        case LSTM: return "upstream's CPU lstm layer has no delta and no backward";
+        case BATCHNORM: return "upstream's standalone [batchnorm] never allocates its training buffers";
+        default: return 0;
+    }
+}
+
 /* Adds a layer's arrays; returns 0 if the layer is trainable but unknown. */
 static int collect(array_list *list, const layer *l, float scale)
 {
@@ -139,6 +151,11 @@ void alig_darknet_attach(network *net)
         if(alig_darknet_unsupported_loss(l->type)){
             fprintf(stderr, "%s: layer %d [%s]: policy=alig does not support this layer yet: "
                     "the cost it reports is not the loss of its deltas\n", cfg_file(), i, get_layer_string(l->type));
+            exit(1);
+        }
+        if(broken_upstream(l->type)){
+            fprintf(stderr, "%s: layer %d [%s]: policy=alig refuses this layer: %s\n",
+                    cfg_file(), i, get_layer_string(l->type), broken_upstream(l->type));
             exit(1);
         }
         if(!collect(&list, l, l->learning_rate_scale)){

@@ -26,6 +26,20 @@ grep -q "Batch-norm statistics re-estimated over 50 batches" "$TMP/train.err" &&
     ok "batch-norm statistics re-estimated before saving" || bad "no batch-norm re-estimation before save"
 [ -s "$TMP/backup/alig.weights" ] && ok "final weights saved" || bad "no final weights"
 
+# burn_in/power ramp the maximal step as upstream ramps the rate:
+# step at iteration i (1-based, counted after the update) <= 0.5 * (i/10)^2.
+small_cfg "$TMP/burn.cfg" "policy=alig
+learning_rate=0.5
+burn_in=10
+power=2
+bn_recalibrate=0"
+sed -i 's/^max_batches=40$/max_batches=12/' "$TMP/burn.cfg"
+./darknet classifier train "$FASHION.data" "$TMP/burn.cfg" >"$TMP/burn.log" 2>/dev/null
+awk -F, '/ rate, /{ i=$1+0; r=$0; sub(/ rate,.*/, "", r); sub(/.* /, "", r); cap = (i < 10) ? 0.5*(i/10)^2 : 0.5;
+        if (r+0 > cap*1.0001 + 1e-6) { print "iteration " i ": step " r " > " cap; bad=1 } n++ }
+        END { exit bad || n != 12 }' "$TMP/burn.log" &&
+    ok "burn_in=10 power=2 ramps the maximal step" || bad "burn-in ramp not respected"
+
 # NaN weights: every step has a non-finite loss and is skipped.
 cp "$TMP/backup/alig.weights" "$TMP/good.weights"
 /usr/bin/python3 - "$TMP/good.weights" "$TMP/nan.weights" <<'PY'

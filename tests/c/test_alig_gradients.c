@@ -9,8 +9,8 @@
  * alig_darknet_layer_loss() (the per-element losses of each layer summed here
  * in double and scaled by the adapter's factor, to keep the float summation
  * noise of l.cost out of the differences; the test checks that this equals
- * alig_darknet_layer_loss). Central differences with step h on a few random
- * entries of every array.
+ * alig_darknet_layer_loss). Central differences on a few random entries of
+ * every array (4; 12 in the small-N batch-norm cases).
  *
  * Tolerance (float32 network, float64 differences): an entry passes when
  *     |bp - fd| <= RTOL * max(|fd|, FLOOR),  RTOL = 2e-2,
@@ -19,14 +19,21 @@
  * i.e. 2% relative, with an absolute floor for entries that are nearly zero:
  * 2e-4 of the case's typical gradient, or the float32 rounding of the loss
  * (about 4 ulp of L) over the difference step, whichever is larger.
- * h = 1e-2, 2.5e-3 with batch-norm (its truncation error grows as the
- * variance shrinks); where the difference crosses a kink (leaky, maxpool) it is
- * redone with another entry or a smaller h (see kink_signature).
+ * h = 5e-3, 2.5e-3 with batch-norm (its truncation error grows as the
+ * variance shrinks); where a difference crosses a kink (leaky, maxpool) it
+ * is redone with another entry or a smaller h (see kink_signature).
+ *
+ * Batch-norm: upstream's backward is biased (BUG_BN). Arrays feeding a
+ * batch-norm are checked against the true gradient PLUS the bias term
+ * predicted from the bug (measured by differences as well, see bn_terms), so
+ * they are still checked to 2%; how far they are from the true gradient is
+ * printed ("info"), and in two small-N cases it must be visible (XFAIL).
  *
  * Each case runs in a child process, so that a layer that crashes is
  * reported and the rest still run. Known upstream bugs are strict expected
  * failures (XFAIL): printed as such, and if the bug disappears the test fails
- * and asks for the check to be made ordinary. */
+ * and asks for the check to be made ordinary. Arrays not named in a case's
+ * known bug are always checked normally. */
 #include "testutil.h"
 #include "alig.h"
 #include "alig_darknet.h"
@@ -168,9 +175,9 @@ static int bn_terms(network *net, bn_term *t, int max)
 
 /* Where the loss has kinks (leaky/relu at 0, the max of a maxpool), a
  * difference across one measures nothing: the pattern of every such kink is
- * hashed after each forward, and a difference whose +h or -h pass changed it
- * is redone with h/4 (up to 4 times) or, failing that, not used (counted and
- * printed; an array left with no usable entry fails). */
+ * hashed after each forward; a difference whose +h or -h pass changed it is
+ * not used: another random entry is tried (6 per array), then h/4, h/16, ...
+ * (counted and printed; an array left with no usable entry fails). */
 static uint64_t kink_signature(network *net)
 {
     uint64_t hsh = 1469598103934665603ull;
@@ -352,7 +359,6 @@ static int run_case(void *arg)
 
     tu_array a[TU_MAX_ARRAYS];
     int na = tu_collect(net, a), i, k;
-    size_t j;
     check_coverage(net);
     check_buffers(net);
     /* Random parameters, inputs and truth. Draws where a batch-norm channel
@@ -475,7 +481,7 @@ static int run_case(void *arg)
             double g = -(double)bp[i][idx[i][k]];
             double expect = fd[i][k] + fdphi[i][k];
             /* floor: the case's gradient scale, or the float32 rounding of
-             * the loss (LOSS_ULPS relative) divided by the step, if larger */
+             * the loss (LOSS_NOISE relative) over the step, if larger */
             double fl = LOSS_NOISE * (1 + fabs(L0)) / hstep[i][k] / RTOL;
             if(fl < floor_) fl = floor_;
             /* judged against the larger of the two differences it sums:
@@ -531,7 +537,6 @@ static int run_case(void *arg)
         snprintf(w, sizeof(w), "%s: arrays feeding batch-norm miss the true gradient (err %.3g)", gc->name, bn_worst);
         tu_xfail(w, bn_worst > RTOL, BUG_BN);
     }
-    (void)j;
     return tu_finish();
 }
 
@@ -544,12 +549,12 @@ static grad_case cases[] = {
      "[convolutional]\nfilters=4\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[convolutional]\nfilters=4\nsize=3\nstride=2\npad=1\ngroups=2\nactivation=logistic\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"conv 3x3 -> conv 1x1 -> connected(tanh) -> softmax", IMG(4, 4, 2, 3),
      "[convolutional]\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[convolutional]\nfilters=2\nsize=1\nstride=1\npad=0\nactivation=tanh\n\n"
      "[connected]\noutput=4\nactivation=tanh\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"conv+batchnorm (N=batch*h*w=64) -> connected -> softmax", IMG(4, 4, 2, 4),
      "[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
@@ -569,7 +574,7 @@ static grad_case cases[] = {
     {"deconv (3x3 stride 2 pad) -> connected -> cost sse scale .5", IMG(3, 3, 2, 3),
      "[deconvolutional]\nfilters=2\nsize=3\nstride=2\npad=1\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[cost]\ntype=sse\nscale=0.5\n",
-     T_NORMAL, 1e-2, E_OK, 0, 0, 0},
+     T_NORMAL, 5e-3, E_OK, 0, 0, 0},
     {"deconv+batchnorm (N=75) -> connected -> softmax", IMG(3, 3, 2, 3),
      "[deconvolutional]\nbatch_normalize=1\nfilters=2\nsize=3\nstride=2\npad=1\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
@@ -577,29 +582,29 @@ static grad_case cases[] = {
     {"local (3x3 pad) -> connected -> cost L1 scale 2", IMG(4, 4, 2, 3),
      "[local]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[cost]\ntype=L1\nscale=2\n",
-     T_RESID_L1, 1e-2, E_OK, 0, 0, 0},
+     T_RESID_L1, 5e-3, E_OK, 0, 0, 0},
     {"conv -> [batchnorm] layer -> connected -> softmax", IMG(3, 3, 2, 3),
      "[convolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n[batchnorm]\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_CRASH, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_CRASH, 0, 0, 0},
     {"rnn (linear, 3 steps) -> connected -> softmax", "inputs=3\nbatch=2\ntime_steps=3\n",
      "[rnn]\noutput=4\nactivation=linear\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"rnn (logistic, 3 steps) -> connected -> softmax", "inputs=3\nbatch=2\ntime_steps=3\n",
      "[rnn]\noutput=4\nactivation=logistic\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "rnn.input_layer", 0, 0},
+     T_ONEHOT, 5e-3, E_MISMATCH, "rnn.input_layer", 0, 0},
     {"crnn (linear, 3 steps) -> connected -> softmax", IMG(3, 3, 2, 2) "time_steps=3\n",
      "[crnn]\nhidden_filters=2\noutput_filters=2\nactivation=linear\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"crnn (logistic, 3 steps) -> connected -> softmax", IMG(3, 3, 2, 2) "time_steps=3\n",
      "[crnn]\nhidden_filters=2\noutput_filters=2\nactivation=logistic\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "crnn.input_layer", 0, 0},
+     T_ONEHOT, 5e-3, E_MISMATCH, "crnn.input_layer", 0, 0},
     {"gru (3 steps) -> connected -> softmax", "inputs=3\nbatch=2\ntime_steps=3\n",
      "[gru]\noutput=4\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "gru.", 0, 1},
+     T_ONEHOT, 5e-3, E_MISMATCH, "gru.", 0, 1},
     {"lstm (3 steps) -> connected -> softmax", "inputs=3\nbatch=2\ntime_steps=3\n",
      "[lstm]\noutput=4\n\n[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_CRASH, 0, 0, 1},
+     T_ONEHOT, 5e-3, E_CRASH, 0, 0, 1},
     {"demo-like: conv+bn leaky, maxpool, conv+bn leaky, avgpool, connected, softmax", IMG(6, 6, 2, 4),
      "[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\nstride=1\npad=1\nactivation=leaky\n\n"
      "[maxpool]\nsize=2\nstride=2\n\n"
@@ -611,30 +616,30 @@ static grad_case cases[] = {
      "[convolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"
      "[shortcut]\nfrom=-2\nactivation=linear\n\n"
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"three heads via route: softmax + cost sse(.7) + logistic", "inputs=6\nbatch=3\n",
      "[connected]\noutput=5\nactivation=tanh\n\n"
      "[connected]\noutput=4\nactivation=linear\n\n[softmax]\n\n"
      "[route]\nlayers=0\n\n[connected]\noutput=4\nactivation=linear\n\n[cost]\ntype=sse\nscale=0.7\n\n"
      "[route]\nlayers=0\n\n[connected]\noutput=4\nactivation=linear\n\n[logistic]\n",
-     T_ONEHOT, 1e-2, E_OK, 0, 0, 0},
+     T_ONEHOT, 5e-3, E_OK, 0, 0, 0},
     {"softmax followed by cost sse (resnet101.cfg style)", "inputs=5\nbatch=3\n",
      "[connected]\noutput=4\nactivation=tanh\n\n[connected]\noutput=3\nactivation=linear\n\n"
      "[softmax]\n\n[cost]\ntype=sse\n",
-     T_ONEHOT, 1e-2, E_MISMATCH, "L0 connected|L1 connected", 0, 0},
+     T_ONEHOT, 5e-3, E_MISMATCH, "L0 connected|L1 connected", 0, 0},
     {"1x1 conv whose input layer is also routed to a second head", IMG(3, 3, 2, 3),
      "[convolutional]\nfilters=2\nsize=3\nstride=1\npad=1\nactivation=tanh\n\n"        /* 0 */
      "[convolutional]\nfilters=2\nsize=1\nstride=1\npad=0\nactivation=tanh\n\n"        /* 1 */
      "[connected]\noutput=3\nactivation=linear\n\n[softmax]\n\n"                        /* 2, 3 */
      "[route]\nlayers=0\n\n[connected]\noutput=3\nactivation=linear\n\n"                /* 4, 5 */
      "[cost]\ntype=sse\n",                                                              /* 6 */
-     T_ONEHOT, 1e-2, E_MISMATCH, "L0 conv", 0, 0},
+     T_ONEHOT, 5e-3, E_MISMATCH, "L0 conv", 0, 0},
     {"connected -> cost smooth scale 2, |d| < 1", "inputs=4\nbatch=3\n",
      "[connected]\noutput=4\nactivation=tanh\n\n[connected]\noutput=3\nactivation=linear\n\n[cost]\ntype=smooth\nscale=2\n",
-     T_RESID_SMALL, 1e-2, E_OK, 0, 0, 0},
+     T_RESID_SMALL, 5e-3, E_OK, 0, 0, 0},
     {"connected -> cost smooth, |d| >= 1", "inputs=4\nbatch=3\n",
      "[connected]\noutput=4\nactivation=tanh\n\n[connected]\noutput=3\nactivation=linear\n\n[cost]\ntype=smooth\n",
-     T_RESID_LARGE, 1e-2, E_OK /* set in main from the probe */, "L0 connected|L1 connected", 0, 0},
+     T_RESID_LARGE, 5e-3, E_OK /* set in main from the probe */, "L0 connected|L1 connected", 0, 0},
 };
 
 int main(void)
@@ -676,7 +681,7 @@ int main(void)
                 nfail++;
             } else {
                 tu_check_true(w, 1, "");
-                if(xf) nxfail++; else npass++;
+                if(xf){ nxfail++; tu_n_xfail += xf; } else npass++;
             }
         } else if(r == TU_RUN_CRASH && gc->expect == E_CRASH){
             tu_xfail(w, 1, gc->bug);

@@ -423,6 +423,7 @@ static TU_UNUSED int tu_run_child(int (*fn)(void *), void *arg, int *xfails, cha
         close(fds[0]);
         tu_child_pipe = fds[1];
         tu_n_checks = tu_n_failed = tu_n_xfail = 0;
+        alarm(120);   /* a hung case ends as SIGALRM, reported like a crash */
         int r = fn(arg);
         fflush(stdout); fflush(stderr);
         _exit(r ? TU_CHILD_FAIL : (tu_n_xfail > 0 ? 100 + (tu_n_xfail > 99 ? 99 : tu_n_xfail) : TU_CHILD_PASS));
@@ -438,7 +439,7 @@ static TU_UNUSED int tu_run_child(int (*fn)(void *), void *arg, int *xfails, cha
     *xfails = 0;
     if(WIFSIGNALED(st)){
         snprintf(detail, dlen, "%s (signal %d)%s", parsed ? "crashed" : "crashed while parsing", WTERMSIG(st),
-                 WTERMSIG(st) == SIGSEGV ? ", segmentation fault" : "");
+                 WTERMSIG(st) == SIGSEGV ? ", segmentation fault" : WTERMSIG(st) == SIGALRM ? ", timed out after 120 s" : "");
         return TU_RUN_CRASH;
     }
     int code = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
