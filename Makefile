@@ -16,7 +16,7 @@ VARIANT  := gpu$(GPU)-cudnn$(CUDNN)-opencv$(OPENCV)-omp$(OPENMP)-debug$(DEBUG)-b
 TREE     := $(BUILD)/$(VARIANT)
 SERIES   := $(shell cat patches/series)
 PATCHES  := $(addprefix patches/,$(SERIES))
-OURS     := $(wildcard src/*.c src/*.h src/*.cu)
+OURS     := $(wildcard src/*.c src/*.h src/*.cu src/*.mk)
 COPIED   := $(patsubst src/%,$(TREE)/src/%,$(OURS))
 SUBFLAGS := GPU=$(GPU) CUDNN=$(CUDNN) OPENCV=$(OPENCV) OPENMP=$(OPENMP) DEBUG=$(DEBUG) $(if $(BLAS),BLAS=$(BLAS))
 OUTPUTS  := darknet libdarknet.a libdarknet.so
