@@ -190,8 +190,7 @@ static int next_image_batch(void *ctx, network *net)
             return 0;
         }
     }
-    int ok = 1;
-    return ok;
+    return 1;
 }
 
 void bn_recalibrate_use_paths(network *net, char **paths, int n)
