@@ -218,10 +218,10 @@ void bn_recalibrate_after_save(network *net, bn_saved *saved)
     if(saved) bn_restore_rolling(net, saved);
 }
 
-void bnstats_classifier(char *datacfg, char *cfgfile, char *weightfile, char *outfile)
+void bnstats_command(char *datacfg, char *cfgfile, char *weightfile, char *outfile)
 {
     if(!weightfile){
-        fprintf(stderr, "usage: darknet classifier bnstats DATA CFG WEIGHTS [OUT]\n");
+        fprintf(stderr, "usage: darknet classifier|detector bnstats DATA CFG WEIGHTS [OUT]\n");
         exit(1);
     }
     network *net = load_network(cfgfile, weightfile, 0);

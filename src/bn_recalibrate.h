@@ -27,7 +27,8 @@ void bn_recalibrate_use_paths(network *net, char **paths, int n);
 bn_saved *bn_recalibrate_before_save(network *net);
 void bn_recalibrate_after_save(network *net, bn_saved *saved);
 
-/* darknet classifier bnstats DATA CFG WEIGHTS [OUT] */
-void bnstats_classifier(char *datacfg, char *cfgfile, char *weightfile, char *outfile);
+/* darknet classifier|detector bnstats DATA CFG WEIGHTS [OUT]: re-estimates the
+ * statistics of existing weights over images of the train= list. */
+void bnstats_command(char *datacfg, char *cfgfile, char *weightfile, char *outfile);
 
 #endif
