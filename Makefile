@@ -95,3 +95,24 @@ distclean: clean
 
 print-%:
 	@echo $($*)
+
+# --- fuzzing (issue 6): libFuzzer harnesses in fuzz/, FUZZ_TIME seconds each
+FUZZ_TIME ?= 60
+.PHONY: fuzz
+fuzz: subbuild
+	@sh fuzz/run.sh $(TREE) $(FUZZ_TIME)
+
+# --- ALI-G against Darknet's schedules; the regression gate ---------------
+# make compare: 5 epochs of Fashion-MNIST, seeds 1-3, alig/steps/poly/constant/exp,
+# plus the max_lr / lr sweep; tables and PNGs in results/compare/ (hours on a CPU).
+# A quick look: make compare COMPARE_ARGS="--epochs 1 --out results/compare-1ep"
+# make regress: ~4 minutes of training; exits non-zero when ALI-G regresses
+# against tests/reference/regress.json (tolerances stated there).
+.PHONY: compare regress
+COMPARE_ARGS ?=
+REGRESS_ARGS ?=
+compare: all
+	@scripts/compare --sweep 0.01,0.03,0.1,0.3,1 --jobs 2 $(COMPARE_ARGS)
+
+regress: all
+	@scripts/regress $(REGRESS_ARGS)

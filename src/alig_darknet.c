@@ -2,6 +2,11 @@
 #include "alig.h"
 #include "cfg_check.h"
 #include "network.h"
+#ifdef GPU
+#include "alig_cuda.h"
+#include "alig_cuda_darknet.h"
+#include "cuda.h"
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,15 +140,143 @@ static int collect(array_list *list, const layer *l, float scale)
     }
 }
 
+#ifdef GPU
+/* ------------------------------------------------------------------ GPU
+ * The device twins (*_gpu) of the arrays collect() lists, in the same order,
+ * so that array i of the host state and of the device state are the same
+ * parameters (the host state keeps the momentum mirror for saving). */
+static int collect_gpu(array_list *list, const layer *l, float scale)
+{
+    int i;
+    switch(l->type){
+        case CONVOLUTIONAL:
+        case DECONVOLUTIONAL:
+            push(list, l->weights_gpu, l->weight_updates_gpu, l->nweights, scale, 1);
+            push(list, l->biases_gpu, l->bias_updates_gpu, l->n, scale, 0);
+            push(list, l->scales_gpu, l->scale_updates_gpu, l->n, scale, 0);
+            return 1;
+        case CONNECTED:
+            push(list, l->weights_gpu, l->weight_updates_gpu, (size_t)l->inputs * l->outputs, scale, 1);
+            push(list, l->biases_gpu, l->bias_updates_gpu, l->outputs, scale, 0);
+            if(l->batch_normalize) push(list, l->scales_gpu, l->scale_updates_gpu, l->outputs, scale, 0);
+            return 1;
+        case LOCAL:
+            push(list, l->weights_gpu, l->weight_updates_gpu,
+                 (size_t)l->size * l->size * l->c * l->n * l->out_w * l->out_h, scale, 1);
+            push(list, l->biases_gpu, l->bias_updates_gpu, l->outputs, scale, 0);
+            return 1;
+        case BATCHNORM:
+            push(list, l->scales_gpu, l->scale_updates_gpu, l->c, scale, 0);
+            push(list, l->biases_gpu, l->bias_updates_gpu, l->c, scale, 0);
+            return 1;
+        case RNN:
+        case CRNN: {
+            const layer *subs[] = {l->input_layer, l->self_layer, l->output_layer};
+            for(i = 0; i < 3; ++i) if(subs[i] && !collect_gpu(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        case GRU: {
+            const layer *subs[] = {l->uz, l->wz, l->ur, l->wr, l->uh, l->wh};
+            for(i = 0; i < 6; ++i) if(subs[i] && !collect_gpu(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        case LSTM: {
+            const layer *subs[] = {l->wf, l->wi, l->wg, l->wo, l->uf, l->ui, l->ug, l->uo};
+            for(i = 0; i < 8; ++i) if(subs[i] && !collect_gpu(list, subs[i], scale)) return 0;
+            return 1;
+        }
+        default:
+            return !(l->update_gpu || l->weight_updates_gpu || l->bias_updates_gpu);
+    }
+}
+
+/* Device state of each GPU network's ALI-G state (one per net->alig; a
+ * multi-GPU run parses one network per GPU, before the training threads). */
+typedef struct gpu_entry {
+    alig_state *s;
+    alig_cuda *c;
+    int gpu;
+    struct gpu_entry *next;
+} gpu_entry;
+static gpu_entry *gpu_entries;
+
+static gpu_entry *gpu_entry_of(const alig_state *s)
+{
+    gpu_entry *e;
+    for(e = gpu_entries; e; e = e->next) if(e->s == s) return e;
+    return 0;
+}
+
+static void attach_gpu(network *net)
+{
+    alig_state *s = net->alig;
+    array_list list = {0};
+    int i;
+    for(i = 0; i < net->n; ++i){
+        const layer *l = &net->layers[i];
+        if(!collect_gpu(&list, l, l->learning_rate_scale)){
+            fprintf(stderr, "%s: layer %d [%s]: policy=alig cannot train this layer type on the GPU\n",
+                    cfg_file(), i, get_layer_string(l->type));
+            exit(1);
+        }
+    }
+    int same = list.n == s->n_arrays;
+    for(i = 0; same && i < list.n; ++i){
+        if(list.a[i].n != s->arrays[i].n || list.a[i].decayed != s->arrays[i].decayed) same = 0;
+    }
+    if(!same){
+        fprintf(stderr, "%s: policy=alig: the network's GPU arrays do not match its CPU arrays "
+                "(%d vs %d); train with -nogpu\n", cfg_file(), list.n, s->n_arrays);
+        exit(1);
+    }
+    alig_cuda_array *dev = calloc(list.n + 1, sizeof(alig_cuda_array));
+    gpu_entry *e = calloc(1, sizeof(gpu_entry));
+    if(!dev || !e){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
+    for(i = 0; i < list.n; ++i){
+        dev[i].param = list.a[i].param;
+        dev[i].grad_sum = list.a[i].grad_sum;
+        dev[i].n = list.a[i].n;
+        dev[i].lr_scale = list.a[i].lr_scale;
+        dev[i].decayed = list.a[i].decayed;
+    }
+    cuda_set_device(net->gpu_index);
+    e->c = alig_cuda_create(&s->cfg, dev, list.n);
+    if(!e->c){ fprintf(stderr, "%s: policy=alig: cannot set up the GPU state\n", cfg_file()); exit(1); }
+    e->s = s;
+    e->gpu = net->gpu_index;
+    e->next = gpu_entries;
+    gpu_entries = e;
+    free(dev);
+    free(list.a);
+    fprintf(stderr, "ALI-G: update on GPU %d (%zu parameters; momentum on the device: %s)\n", net->gpu_index,
+            alig_cuda_parameters(e->c), s->cfg.momentum > 0 ? "one float per parameter" : "none");
+}
+
+int alig_darknet_gpu_velocity_to_host(network *net)
+{
+    gpu_entry *e = net->alig ? gpu_entry_of(net->alig) : 0;
+    if(!e) return 0;
+    cuda_set_device(e->gpu);
+    return alig_cuda_velocity_to_host(e->c, net->alig);
+}
+
+int alig_darknet_gpu_velocity_to_device(network *net)
+{
+    gpu_entry *e = net->alig ? gpu_entry_of(net->alig) : 0;
+    if(!e) return 0;
+    cuda_set_device(e->gpu);
+    return alig_cuda_velocity_from_host(e->c, net->alig);
+}
+
+int alig_darknet_on_gpu(network *net)
+{
+    return net->alig && gpu_entry_of(net->alig) != 0;
+}
+#endif
+
 void alig_darknet_attach(network *net)
 {
     if(net->policy != ALIG) return;
-#ifdef GPU
-    if(net->gpu_index >= 0){
-        fprintf(stderr, "%s: policy=alig runs on the CPU path only in this build; train with -nogpu\n", cfg_file());
-        exit(1);
-    }
-#endif
     array_list list = {0};
     int i;
     for(i = 0; i < net->n; ++i){
@@ -180,6 +313,9 @@ void alig_darknet_attach(network *net)
         fprintf(stderr, "ALI-G: decay %g enters both the gradient and the loss; "
                 "ALI-G prefers alig_max_norm (projection) to weight decay\n", s->cfg.decay);
     }
+#ifdef GPU
+    if(net->gpu_index >= 0) attach_gpu(net);
+#endif
 }
 
 double alig_darknet_layer_loss(const layer *l)
@@ -219,7 +355,15 @@ float alig_darknet_max_lr(network *net)
 void alig_darknet_update(network *net)
 {
     alig_state *s = net->alig;
-    alig_result r = alig_step(s, net->batch * net->subdivisions, alig_darknet_max_lr(net));
+    alig_result r;
+#ifdef GPU
+    gpu_entry *e = net->gpu_index >= 0 ? gpu_entry_of(s) : 0;
+    if(e){
+        cuda_set_device(e->gpu);
+        r = alig_cuda_step(s, e->c, net->batch * net->subdivisions, alig_darknet_max_lr(net));
+    } else
+#endif
+    r = alig_step(s, net->batch * net->subdivisions, alig_darknet_max_lr(net));
     if(!r.skipped) return;
     fprintf(stderr, "ALI-G: non-finite loss (%g) or gradient norm (%g) at iteration %zu: step skipped "
             "(%d in a row, %ld in all)\n", r.loss, r.grad_sq, get_current_batch(net),

@@ -61,6 +61,14 @@ bn_saved *bn_save_rolling(network *net)
     s->variance = calloc(n + 1, sizeof(float *));
     for(i = 0; i < n; ++i){
         size_t bytes = ls[i]->out_c * sizeof(float);
+#ifdef GPU
+        /* GPU training keeps the statistics on the device; the host copies
+         * are stale until a save pulls them (after this). */
+        if(net->gpu_index >= 0){
+            cuda_pull_array(ls[i]->rolling_mean_gpu, ls[i]->rolling_mean, ls[i]->out_c);
+            cuda_pull_array(ls[i]->rolling_variance_gpu, ls[i]->rolling_variance, ls[i]->out_c);
+        }
+#endif
         s->mean[i] = malloc(bytes);
         s->variance[i] = malloc(bytes);
         memcpy(s->mean[i], ls[i]->rolling_mean, bytes);
@@ -117,6 +125,22 @@ int bn_recalibrate(network *net, int k, bn_batch_fn next_batch, void *ctx)
             for(i = 0; i < n; ++i){
                 cuda_pull_array(ls[i]->mean_gpu, ls[i]->mean, ls[i]->out_c);
                 cuda_pull_array(ls[i]->variance_gpu, ls[i]->variance, ls[i]->out_c);
+#ifdef CUDNN
+                /* cuDNN's training forward leaves in variance_gpu its saved
+                 * INVERSE standard deviation 1/sqrt(var + eps), var biased
+                 * (eps .00001 in forward_batchnorm_layer_gpu). Back to the
+                 * unbiased variance that the CPU path and the rolling
+                 * average use. */
+                {
+                    double m = (double)ls[i]->batch * ls[i]->out_h * ls[i]->out_w;
+                    for(j = 0; j < ls[i]->out_c; ++j){
+                        double inv = ls[i]->variance[j];
+                        double var = inv > 0 ? 1.0 / (inv * inv) - .00001 : 0;
+                        if(var < 0) var = 0;
+                        ls[i]->variance[j] = (float)(m > 1 ? var * m / (m - 1) : var);
+                    }
+                }
+#endif
             }
         } else
 #endif

@@ -10,6 +10,8 @@
  * warning, instead of aborting. The heuristics run no kernels and allocate
  * nothing on the device. */
 #include "cuda_runtime.h"
+#include "curand.h"
+#include "cublas_v2.h"
 
 extern "C" {
 #include "convolutional_layer.h"

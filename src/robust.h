@@ -23,8 +23,8 @@ char *robust_fgetl(FILE *fp);
 /* parser.c read_cfg(): a line that is not "key=value", or an option before
  * the first [section]. */
 void robust_cfg_line(const char *file, int line, const char *text, const char *why) __attribute__((noreturn));
-/* parse_network_cfg(): at least [net] and one layer. */
-void robust_cfg_sections(list *sections);
+/* parse_network_cfg(): [net] first and at least one layer. */
+void robust_cfg_sections(int count, const char *first_type);
 /* Start of parse_net_options(): batch, subdivisions, time_steps, input
  * size and the steps policy's lists, before upstream divides by them. */
 void robust_net_options(list *options);
@@ -37,6 +37,10 @@ void robust_cfg_done(void);
 
 /* Training: refuse an empty list and a run that would never stop. */
 void robust_train_begin(network *net, const char *cfgfile, const char *datafile, const char *listfile, int n);
+/* Classifier training: classes= must equal the network's outputs and the
+ * labels file (if any) must name at least that many classes; upstream read
+ * past both arrays. */
+void robust_train_classes(network *net, const char *datafile, const char *labelfile, int classes);
 /* After each forward/backward (train_network_datum): a non-finite loss with
  * a non-alig policy stops (nonfinite_stop=0 in [net] turns this off). */
 void robust_check_loss(network *net, float loss);
