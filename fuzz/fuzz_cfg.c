@@ -17,5 +17,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free_network(net);
     }
     robust_cfg_done();
+    fuzz_close_leaked();
     return 0;
 }

@@ -42,5 +42,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(labels);
         fuzz_in_target = 0;
     }
+    fuzz_close_leaked();
     return 0;
 }

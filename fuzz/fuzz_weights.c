@@ -23,5 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         load_weights(net, (char *)w);
         fuzz_in_target = 0;
     }
+    fuzz_close_leaked();
     return 0;
 }
