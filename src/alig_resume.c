@@ -105,3 +105,17 @@ void alig_resume_load(network *net, const char *filename, int start, int cutoff)
     for(i = 0; i < s->n_arrays; ++i) free(v[i]);
     free(v);
 }
+
+void alig_resume_forget_if_cleared(network *net)
+{
+    alig_state *s = net->alig;
+    if(!s || *net->seen != 0 || s->steps_taken == 0) return;
+    int i;
+    for(i = 0; i < s->n_arrays; ++i){
+        if(s->arrays[i].velocity) memset(s->arrays[i].velocity, 0, s->arrays[i].n * sizeof(float));
+    }
+    s->steps_taken = 0;
+    s->skipped_total = 0;
+    s->skipped_in_row = 0;
+    fprintf(stderr, "ALI-G: training starts from 0 images seen (-clear): momentum starts at 0\n");
+}

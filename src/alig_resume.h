@@ -14,4 +14,8 @@ void alig_resume_save(network *net, const char *filename, int cutoff);
  * array sizes, same images seen); otherwise says why momentum starts at 0. */
 void alig_resume_load(network *net, const char *filename, int start, int cutoff);
 
+/* Training that starts at 0 images seen (-clear) does not continue the
+ * run the weights came from: momentum restored from a sidecar is dropped. */
+void alig_resume_forget_if_cleared(network *net);
+
 #endif

@@ -2,6 +2,7 @@
 #include "cfg_check.h"
 #include "parser.h"
 #include "network.h"
+#include "alig_resume.h"
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -445,6 +446,7 @@ void robust_train_begin(network *net, const char *cfgfile, const char *datafile,
                    "(one update = batch=%d images; %d images are one epoch here)",
                    cfgfile, net->batch * net->subdivisions, n);
     }
+    alig_resume_forget_if_cleared(net);
 }
 
 void robust_train_classes(network *net, const char *datafile, const char *labelfile, int classes)

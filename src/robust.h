@@ -35,7 +35,8 @@ void robust_layer_section(list *options, const char *type, int index, int in_h, 
 /* Clears the layer context once the cfg is parsed. */
 void robust_cfg_done(void);
 
-/* Training: refuse an empty list and a run that would never stop. */
+/* Training: refuse an empty list and a run that would never stop; with
+ * -clear (0 images seen) drop ALI-G momentum restored from a sidecar. */
 void robust_train_begin(network *net, const char *cfgfile, const char *datafile, const char *listfile, int n);
 /* Classifier training: classes= must equal the network's outputs and the
  * labels file (if any) must name at least that many classes; upstream read

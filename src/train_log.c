@@ -27,6 +27,9 @@ void train_log_args(int *argc, char **argv)
     int i;
     const char *path = 0;
     for(i = 0; i < *argc; ){
+        /* upstream's find_arg() deletes the flags it finds (-clear, -gpus...)
+         * and leaves NULLs at the end of argv without lowering argc */
+        if(!argv[i]){ ++i; continue; }
         if((!strcmp(argv[i], "-log") || !strcmp(argv[i], "-seed")) && i + 1 >= *argc){
             fprintf(stderr, "%s needs a value\n", argv[i]);
             exit(1);

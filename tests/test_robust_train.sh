@@ -48,4 +48,16 @@ if timeout 120 "$DN" classifier train "$FASHION.data" "$TMP/resume.cfg" "$B/long
    && grep -q "^$((it + 1)), " "$TMP/out"; then
     ok "SIGTERM: saved weights are complete, load and resume at iteration $((it + 1))"
 else bad "SIGTERM: saved weights do not resume"; tail -3 "$TMP/out"; fi
+# ALI-G from the command line: the sidecar is written and restored on resume.
+small_cfg "$TMP/ag.cfg" "policy=alig
+learning_rate=0.5
+bn_recalibrate=0"
+sed -i 's/batch=32/batch=8/; s/max_batches=40/max_batches=3/' "$TMP/ag.cfg"
+timeout 120 "$DN" classifier train "$FASHION.data" "$TMP/ag.cfg" >"$TMP/out" 2>&1
+[ -s "$B/ag.weights.alig" ] && ok "ALI-G: sidecar ag.weights.alig written" || bad "ALI-G: no sidecar"
+sed 's/max_batches=3/max_batches=5/' "$TMP/ag.cfg" > "$TMP/ag5.cfg"
+if timeout 120 "$DN" classifier train "$FASHION.data" "$TMP/ag5.cfg" "$B/ag.weights" >"$TMP/out" 2>&1 \
+   && grep -q "momentum restored from $B/ag.weights.alig (3 steps taken)" "$TMP/out"; then
+    ok "ALI-G: resume restores momentum (3 steps taken)"
+else bad "ALI-G: resume did not restore momentum"; grep ALI-G "$TMP/out" | tail -2; fi
 finish

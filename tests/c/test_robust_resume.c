@@ -5,6 +5,7 @@
  * sidecar that does not match is ignored with a message. CPU, fixed data. */
 #include "darknet.h"
 #include "alig.h"
+#include "alig_resume.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,18 @@ int main(void)
     check(net->alig->steps_taken == steps_a, "step counts agree");
     free_network(net);
     check(same_file(a, b2), "N steps + save + load + N steps == 2N steps, bit for bit");
+
+    /* -clear (0 images seen): the restored momentum is dropped. */
+    net = parse_network_cfg(cfg);
+    load_weights(net, b);
+    *net->seen = 0;
+    alig_resume_forget_if_cleared(net);
+    int zero = net->alig->steps_taken == 0, i;
+    size_t j;
+    for(i = 0; i < net->alig->n_arrays; ++i)
+        for(j = 0; j < net->alig->arrays[i].n; ++j) if(net->alig->arrays[i].velocity[j] != 0) zero = 0;
+    check(zero, "with -clear (0 images seen) momentum and step count start at 0");
+    free_network(net);
 
     /* Without the sidecar momentum restarts at 0: the result differs. */
     unlink(side);

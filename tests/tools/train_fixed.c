@@ -32,7 +32,8 @@ int main(int argc, char **argv)
             d.y.vals[i][(int)(uniform() * net->outputs) % net->outputs] = 1;
         }
         float loss = train_network(net, d);
-        printf("step %d loss %f\n", s + 1, loss);
+        /* for policy=alig the rate is the step ALI-G took */
+        printf("step %d loss %f rate %.9g\n", s + 1, loss, get_current_rate(net));
     }
     save_weights(net, argv[2]);
     free_data(d);
