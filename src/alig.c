@@ -75,16 +75,17 @@ static void gradient_norms(const alig_state *s, int batch, double *grad_sq, doub
     size_t j;
     for(i = 0; i < s->n_arrays; ++i){
         const alig_array *a = &s->arrays[i];
+        const float *restrict p = a->param, *restrict acc = a->grad_sum;
         float part = 0, wpart = 0;
         if(a->decayed && decay > 0){
             for(j = 0; j < a->n; ++j){
-                float g = -a->grad_sum[j] * inv_b + decay * a->param[j];
+                float g = -acc[j] * inv_b + decay * p[j];
                 part += g * g;
-                wpart += a->param[j] * a->param[j];
+                wpart += p[j] * p[j];
             }
         } else {
             for(j = 0; j < a->n; ++j){
-                float g = a->grad_sum[j] * inv_b;
+                float g = acc[j] * inv_b;
                 part += g * g;
             }
         }
@@ -100,7 +101,7 @@ static void apply_step(alig_array *a, int batch, float step, const alig_config *
     const float inv_b = 1.f / batch;
     const float wd = (a->decayed && cfg->decay > 0) ? cfg->decay : 0;
     const float mu = cfg->momentum;
-    float *p = a->param, *acc = a->grad_sum, *v = a->velocity;
+    float *restrict p = a->param, *restrict acc = a->grad_sum, *restrict v = a->velocity;
     size_t j;
     if(!v){
         for(j = 0; j < a->n; ++j){
