@@ -69,6 +69,9 @@ cmp -s "$TMP/frozen-a.weights" "$TMP/frozen-b.weights" && ok "-seed 11 twice: id
 cmp -s "$TMP/frozen-a.weights" "$TMP/frozen-c.weights" && bad "-seed 11 and 12: same weights" ||
     ok "-seed 11 and 12: different initial weights"
 
+# Upstream's find_arg() leaves NULLs at the end of argv (-clear before -log).
+./darknet classifier train "$FASHION.data" "$TMP/frozen.cfg" -clear -log "$TMP/clear.csv" -seed 3 >/dev/null 2>&1 &&
+    [ "$(wc -l <"$TMP/clear.csv")" -eq 2 ] && ok "-clear with -log and -seed" || bad "-clear with -log and -seed"
 expect_fail "-seed must be a number" "-seed: 'x1' is not a non-negative integer" -- \
     ./darknet classifier train "$FASHION.data" "$TMP/frozen.cfg" -seed x1
 expect_fail "-log needs a writable file" "-log: cannot write $TMP/no/such/dir/x.csv" -- \
