@@ -263,29 +263,6 @@ static void set_truth(network *net, truth_kind t)
     }
 }
 
-/* The adapter's list == the test's list (see testutil.h). */
-static void check_coverage(network *net)
-{
-    tu_array a[TU_MAX_ARRAYS];
-    int na = tu_collect(net, a), i, k, ok = 1;
-    char d[200] = "";
-    alig_state *s = net->alig;
-    if(!s || s->n_arrays != na){
-        ok = 0;
-        snprintf(d, sizeof(d), "(adapter %d arrays, test %d)", s ? s->n_arrays : -1, na);
-    }
-    for(i = 0; ok && i < na; ++i){
-        int found = 0;
-        for(k = 0; k < s->n_arrays; ++k){
-            const alig_array *x = &s->arrays[k];
-            if(x->param == a[i].param && x->grad_sum == a[i].updates && x->n == a[i].n && !!x->decayed == a[i].decayed) found = 1;
-        }
-        if(!found){ ok = 0; snprintf(d, sizeof(d), "(%s: not in the adapter's list)", a[i].name); }
-    }
-    if(ok) snprintf(d, sizeof(d), "(%d arrays)", na);
-    tu_check_true("adapter collects exactly the trainable arrays", ok, d);
-}
-
 /* Upstream sizes buffers that the CPU train path overruns; the test checks
  * for that (strict XFAIL) and then gives the layer a buffer large enough, so
  * that the gradient itself can still be checked. */
@@ -359,7 +336,7 @@ static int run_case(void *arg)
 
     tu_array a[TU_MAX_ARRAYS];
     int na = tu_collect(net, a), i, k;
-    check_coverage(net);
+    tu_check_coverage(net, "", 0);
     check_buffers(net);
     /* Random parameters, inputs and truth. Draws where a batch-norm channel
      * has a tiny variance are redrawn: there upstream's other batch-norm

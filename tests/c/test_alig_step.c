@@ -526,33 +526,6 @@ static void load_pass(network *net, const float *X, const float *Y, int pass)
     memcpy(net->truth, Y + (size_t)pass * net->batch * net->truths, (size_t)net->batch * net->truths * sizeof(float));
 }
 
-/* The adapter's arrays == the ones the test lists from the layer
- * constructors (same param/accumulator pointers, sizes, decay, lr scale). */
-static void check_coverage(network *net, const char *name)
-{
-    tu_array a[TU_MAX_ARRAYS];
-    int na = tu_collect(net, a), i, k, ok = 1;
-    char d[256] = "";
-    alig_state *s = net->alig;
-    if(!s || s->n_arrays != na){
-        ok = 0;
-        snprintf(d, sizeof(d), "(adapter %d arrays, test %d)", s ? s->n_arrays : -1, na);
-    }
-    for(i = 0; ok && i < na; ++i){
-        int found = 0;
-        for(k = 0; k < s->n_arrays; ++k){
-            const alig_array *x = &s->arrays[k];
-            if(x->param == a[i].param && x->grad_sum == a[i].updates && x->n == a[i].n &&
-               !!x->decayed == a[i].decayed && x->lr_scale == a[i].lr_scale) found = 1;
-        }
-        if(!found){ ok = 0; snprintf(d, sizeof(d), "(%s: missing or different in the adapter's list)", a[i].name); }
-    }
-    if(ok) snprintf(d, sizeof(d), "(%d arrays)", na);
-    char w[160];
-    snprintf(w, sizeof(w), "%s: adapter collects exactly the trainable arrays", name);
-    tu_check_true(w, ok, d);
-}
-
 static void copy_params(network *dst, network *src)
 {
     tu_array a[TU_MAX_ARRAYS], b[TU_MAX_ARRAYS];
@@ -686,8 +659,8 @@ static void check_subdivisions(const net_spec *sp, int B, int S, double lr, doub
         snprintf(w, sizeof(w), "  the scenario is unclipped (step %.4g < max_lr %g)", a->alig->last.step, lr);
         tu_check_true(w, a->alig->last.step < lr, "");
     }
-    check_coverage(a, "  S=1 net");
-    check_coverage(b, "  S>1 net");
+    tu_check_coverage(a, "  S=1 net", 1);
+    tu_check_coverage(b, "  S>1 net", 1);
 }
 
 /* (ii) + (iii): S passes per step, the first S-1 through
@@ -709,7 +682,7 @@ static void check_loss_and_step(const net_spec *sp, int B, int S, double lr, dou
     size_t j;
     tu_randomize_params(a, na, 0.6);
     scale_params_to_norm(net, R0);
-    check_coverage(net, "  net");
+    tu_check_coverage(net, "  net", 1);
     double *rv[TU_MAX_ARRAYS];
     for(i = 0; i < na; ++i) rv[i] = calloc(a[i].n, sizeof(double));
     int form_adj = !strcmp(form, "adjusted");

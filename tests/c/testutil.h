@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "darknet.h"
+#include "alig.h"
 
 #define TU_UNUSED __attribute__((unused))
 
@@ -326,6 +327,33 @@ static TU_UNUSED void tu_zero_updates(const tu_array *a, int na)
 }
 
 /* --------------------------------------------------------- loss layers */
+/* The adapter's list of arrays == the test's own list (tu_collect): same
+ * param/accumulator pointers, sizes and decay, and with check_lr_scale the
+ * same lr scale. `label` prefixes the check's name. */
+static TU_UNUSED void tu_check_coverage(network *net, const char *label, int check_lr_scale)
+{
+    tu_array a[TU_MAX_ARRAYS];
+    int na = tu_collect(net, a), i, k, ok = 1;
+    char d[256] = "", w[160];
+    alig_state *s = net->alig;
+    if(!s || s->n_arrays != na){
+        ok = 0;
+        snprintf(d, sizeof(d), "(adapter %d arrays, test %d)", s ? s->n_arrays : -1, na);
+    }
+    for(i = 0; ok && i < na; ++i){
+        int found = 0;
+        for(k = 0; k < s->n_arrays; ++k){
+            const alig_array *x = &s->arrays[k];
+            if(x->param == a[i].param && x->grad_sum == a[i].updates && x->n == a[i].n &&
+               !!x->decayed == a[i].decayed && (!check_lr_scale || x->lr_scale == a[i].lr_scale)) found = 1;
+        }
+        if(!found){ ok = 0; snprintf(d, sizeof(d), "(%s: missing or different in the adapter's list)", a[i].name); }
+    }
+    if(ok) snprintf(d, sizeof(d), "(%d arrays)", na);
+    snprintf(w, sizeof(w), "%s%sadapter collects exactly the trainable arrays", label, *label ? ": " : "");
+    tu_check_true(w, ok, d);
+}
+
 static TU_UNUSED const char *tu_cost_name(COST_TYPE t)
 {
     switch(t){
