@@ -15,7 +15,18 @@ if [ -z "$NVCC" ]; then
 fi
 PATH="$PATH:$(dirname "$NVCC")"
 export PATH
-CUDA_HOME=$(dirname "$(dirname "$NVCC")")
+# The toolkit's root: where cuda_runtime.h is. nvcc in PATH may be a wrapper
+# script (e.g. /usr/local/bin/nvcc), so its own folder proves nothing.
+CUDA_HOME_FOUND=
+for d in "${CUDA_HOME:-}" "${CUDA_PATH:-}" "$(dirname "$(dirname "$(readlink -f "$NVCC")")")" /usr/local/cuda; do
+    if [ -n "$d" ] && [ -f "$d/include/cuda_runtime.h" ]; then CUDA_HOME_FOUND=$d; break; fi
+done
+if [ -z "$CUDA_HOME_FOUND" ]; then
+    bad "nvcc is $NVCC but no CUDA toolkit root with include/cuda_runtime.h was found (set CUDA_HOME)"
+    finish
+fi
+CUDA_HOME=$CUDA_HOME_FOUND
+echo "CUDA toolkit root: $CUDA_HOME"
 CUDNN=1
 if [ ! -f "$CUDA_HOME/include/cudnn.h" ] && [ ! -f /usr/include/cudnn.h ]; then
     CUDNN=0
