@@ -1,6 +1,7 @@
 #include "alig_darknet.h"
 #include "alig.h"
 #include "cfg_check.h"
+#include "detection_loss_darknet.h"
 #include "network.h"
 #ifdef GPU
 #include "alig_cuda.h"
@@ -58,9 +59,11 @@ void alig_darknet_parse_options(list *options, network *net)
     if(!net->alig){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
 }
 
-int alig_darknet_unsupported_loss(LAYER_TYPE t)
+const char *alig_darknet_unsupported_loss(const layer *l)
 {
-    return t == YOLO || t == REGION || t == DETECTION || t == ISEG;
+    if(l->type == YOLO || l->type == REGION || l->type == DETECTION) return dloss_unsupported(l);
+    if(l->type == ISEG) return "its cost is not the loss of its deltas";
+    return 0;
 }
 
 typedef struct {
@@ -133,6 +136,12 @@ static int collect(array_list *list, const layer *l, float scale)
             for(i = 0; i < 8; ++i) if(subs[i] && !collect(list, subs[i], scale)) return 0;
             return 1;
         }
+        case YOLO:
+        case REGION:
+        case DETECTION:
+            /* Anchors (biases) have bias_updates but no update function:
+             * upstream keeps them fixed, and so do we. */
+            return 1;
         default:
             /* A layer with an update function or parameters of its own that
              * ALI-G does not know: refuse rather than leave it untrained. */
@@ -281,9 +290,10 @@ void alig_darknet_attach(network *net)
     int i;
     for(i = 0; i < net->n; ++i){
         const layer *l = &net->layers[i];
-        if(alig_darknet_unsupported_loss(l->type)){
-            fprintf(stderr, "%s: layer %d [%s]: policy=alig does not support this layer yet: "
-                    "the cost it reports is not the loss of its deltas\n", cfg_file(), i, get_layer_string(l->type));
+        const char *why = alig_darknet_unsupported_loss(l);
+        if(why){
+            fprintf(stderr, "%s: layer %d [%s]: policy=alig does not support this layer yet: %s\n",
+                    cfg_file(), i, get_layer_string(l->type), why);
             exit(1);
         }
         if(broken_upstream(l->type)){
@@ -325,6 +335,10 @@ double alig_darknet_layer_loss(const layer *l)
         case SOFTMAX:
         case LOGXENT:
             return l->cost[0];
+        case YOLO:
+        case REGION:
+        case DETECTION:
+            return dloss_layer_loss(l);
         case COST:
             /* Upstream's cost is sum(d^2) (sse), 2x Huber (smooth) or sum|d|
              * (L1); the delta passed back is scale times their gradient. */

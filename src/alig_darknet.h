@@ -21,7 +21,7 @@ float alig_darknet_max_lr(network *net);
 /* Summed over the layer's samples: the loss whose negative gradient the
  * layer writes into delta. Returns 0 for layers without a loss. */
 double alig_darknet_layer_loss(const layer *l);
-/* Non-zero for layer types that report a cost ALI-G cannot use yet. */
-int alig_darknet_unsupported_loss(LAYER_TYPE t);
+/* Why ALI-G cannot use this loss layer's loss (yet), or 0. */
+const char *alig_darknet_unsupported_loss(const layer *l);
 
 #endif
