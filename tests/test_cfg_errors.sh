@@ -42,8 +42,9 @@ try bn_recal_neg    "bn_recalibrate=-2"      "policy=alig
 learning_rate=0.1
 bn_recalibrate=-2"
 
-# A detection layer's reported cost is not the loss of its deltas: refused.
-cat > "$TMP/yolo.cfg" <<CFG
+# A region layer with mask coefficients (coords=5): its true loss is not
+# worked out, so ALI-G refuses it with the reason.
+cat > "$TMP/region.cfg" <<CFG
 [net]
 batch=2
 height=32
@@ -51,16 +52,17 @@ width=32
 channels=3
 policy=alig
 learning_rate=0.1
+max_batches=2
 [convolutional]
-filters=18
+filters=21
 size=1
 stride=1
 activation=linear
-[yolo]
-mask=0,1,2
-anchors=10,14,23,27,37,58
+[region]
+anchors=1,1,2,2,3,3
 classes=1
+coords=5
 num=3
 CFG
-expect_fail yolo_refused "$TMP/yolo.cfg" "[yolo]" "policy=alig does not support" -- ./darknet classifier train "$TMP/x.data" "$TMP/yolo.cfg"
+expect_fail region_coords_refused "$TMP/region.cfg" "[region]" "coords other than 4" -- ./darknet classifier train "$TMP/x.data" "$TMP/region.cfg"
 finish
