@@ -102,6 +102,31 @@ void bn_restore_rolling(network *net, bn_saved *s)
     free(s);
 }
 
+/* Layers that compute a loss from net.truth when training. */
+static int is_loss_layer(LAYER_TYPE t)
+{
+    return t == YOLO || t == REGION || t == DETECTION || t == ISEG || t == COST
+        || t == SOFTMAX || t == LOGXENT;
+}
+
+/* forward_network's loop with every layer in training mode (batch-norm uses
+ * batch statistics) except the loss layers, which run in inference mode:
+ * statistics only, no loss and no deltas (yolo, region and detection read
+ * truths unchecked when training). */
+static void forward_for_statistics(network *netp)
+{
+    network net = *netp;
+    int i;
+    net.truth = 0;
+    for(i = 0; i < net.n; ++i){
+        layer l = net.layers[i];
+        net.index = i;
+        net.train = !is_loss_layer(l.type);
+        l.forward(l, net);
+        net.input = l.output;
+    }
+}
+
 int bn_recalibrate(network *net, int k, bn_batch_fn next_batch, void *ctx)
 {
     int n, i, b, j;
@@ -145,10 +170,7 @@ int bn_recalibrate(network *net, int k, bn_batch_fn next_batch, void *ctx)
         } else
 #endif
         {
-            float *truth = net->truth;
-            net->truth = 0;       /* statistics only: no loss, no deltas */
-            forward_network(net);
-            net->truth = truth;
+            forward_for_statistics(net);
         }
         for(i = 0; i < n; ++i){
             for(j = 0; j < ls[i]->out_c; ++j){
