@@ -5,3 +5,4 @@ FORK_CUDA_OBJ += cudnn_algo.o alig_cuda.o
 FORK_OBJ += train_log.o
 FORK_OBJ += robust.o weights_io.o alig_resume.o
 FORK_OBJ += detection_loss.o detection_loss_darknet.o
+FORK_OBJ += map_eval.o detector_map.o
