@@ -116,3 +116,11 @@ compare: all
 
 regress: all
 	@scripts/regress $(REGRESS_ARGS)
+
+# --- detection: ALI-G against the steps twin (yolov3-tiny, Fashion-MNIST set)
+# Trains cfg/yolov3-tiny-{alig,steps}.cfg one after the other (~15 min each on
+# 2 cores), evaluates both with `darknet detector map`; results-detection/.
+.PHONY: detect-compare
+DETECT_ARGS ?=
+detect-compare: all
+	@scripts/detect-compare $(DETECT_ARGS)
