@@ -59,6 +59,13 @@ void alig_darknet_parse_options(list *options, network *net)
     if(!net->alig){ fprintf(stderr, "ALI-G: out of memory\n"); exit(1); }
 }
 
+/* The cfg section name of a layer type (upstream's get_layer_string has no
+ * [iseg] and would print "none"). */
+static const char *layer_name(LAYER_TYPE t)
+{
+    return t == ISEG ? "iseg" : get_layer_string(t);
+}
+
 const char *alig_darknet_unsupported_loss(const layer *l)
 {
     if(l->type == YOLO || l->type == REGION || l->type == DETECTION) return dloss_unsupported(l);
@@ -225,7 +232,7 @@ static void attach_gpu(network *net)
         const layer *l = &net->layers[i];
         if(!collect_gpu(&list, l, l->learning_rate_scale)){
             fprintf(stderr, "%s: layer %d [%s]: policy=alig cannot train this layer type on the GPU\n",
-                    cfg_file(), i, get_layer_string(l->type));
+                    cfg_file(), i, layer_name(l->type));
             exit(1);
         }
     }
@@ -293,17 +300,17 @@ void alig_darknet_attach(network *net)
         const char *why = alig_darknet_unsupported_loss(l);
         if(why){
             fprintf(stderr, "%s: layer %d [%s]: policy=alig does not support this layer yet: %s\n",
-                    cfg_file(), i, get_layer_string(l->type), why);
+                    cfg_file(), i, layer_name(l->type), why);
             exit(1);
         }
         if(broken_upstream(l->type)){
             fprintf(stderr, "%s: layer %d [%s]: policy=alig refuses this layer: %s\n",
-                    cfg_file(), i, get_layer_string(l->type), broken_upstream(l->type));
+                    cfg_file(), i, layer_name(l->type), broken_upstream(l->type));
             exit(1);
         }
         if(!collect(&list, l, l->learning_rate_scale)){
             fprintf(stderr, "%s: layer %d [%s]: policy=alig cannot train this layer type\n",
-                    cfg_file(), i, get_layer_string(l->type));
+                    cfg_file(), i, layer_name(l->type));
             exit(1);
         }
     }
