@@ -7,6 +7,7 @@ CONV=scripts/fashion-mnist-to-darknet
 [ -x "$CONV" ] || { echo "FAIL: $CONV missing or not executable (run from the repository root)"; exit 1; }
 command -v python3 >/dev/null 2>&1 || { echo "skip: python3 not found"; exit 77; }
 ROOT=$(pwd)
+PNG_TOOLS=$ROOT/tests/tools; export PNG_TOOLS   # tests/tools/png_decode.py
 LABELS="tee trouser pullover dress coat sandal shirt sneaker bag ankleboot"
 
 # A temp folder whose path contains no label name (the converter refuses such
@@ -96,47 +97,14 @@ EOF
 cat >"$T/check.py" <<'EOF'
 import os, struct, sys, zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.environ["PNG_TOOLS"])
 import gen
+from png_decode import decode_png
 NAMES = ["tee", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
          "sneaker", "bag", "ankleboot"]
 out, prefix = sys.argv[1], sys.argv[2]
 limit_train = int(sys.argv[3]) if len(sys.argv) > 3 else None
 errors = []
-
-def decode_png(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "bad PNG signature"
-    pos, chunks = 8, []
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        crc, = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
-        assert len(body) == n, "truncated chunk"
-        assert zlib.crc32(kind + body) & 0xffffffff == crc, "bad CRC in %r" % kind
-        chunks.append((kind, body))
-        pos += 12 + n
-    kinds = [k for k, _ in chunks]
-    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND", kinds
-    w, h, depth, ctype, comp, filt, inter = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, ctype, comp, filt, inter) == (8, 0, 0, 0, 0), "not 8-bit gray"
-    raw = zlib.decompress(b"".join(b for k, b in chunks if k == b"IDAT"))
-    assert len(raw) == h * (w + 1), "IDAT size"
-    pix, prev = bytearray(), bytearray(w)
-    for r in range(h):
-        ft, line = raw[r * (w + 1)], bytearray(raw[r * (w + 1) + 1:(r + 1) * (w + 1)])
-        for i in range(w):
-            a = line[i - 1] if i else 0
-            b, c = prev[i], (prev[i - 1] if i else 0)
-            if ft == 1: line[i] = (line[i] + a) & 255
-            elif ft == 2: line[i] = (line[i] + b) & 255
-            elif ft == 3: line[i] = (line[i] + (a + b) // 2) & 255
-            elif ft == 4:
-                p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pr) & 255
-            else: assert ft == 0, "filter type %d" % ft
-        pix += line; prev = line
-    return w, h, bytes(pix)
 
 sets = [("train", gen.TRAIN_LABELS, 0), ("test", gen.TEST_LABELS, 128)]
 for name, labels, off in sets:
@@ -155,7 +123,7 @@ for name, labels, off in sets:
         if not os.path.exists(p):
             continue
         try:
-            w, h, pix = decode_png(p)
+            w, h, pix = decode_png(p, 1)
         except Exception as e:
             errors.append("%s: %s" % (p, e)); continue
         if (w, h) != (28, 28) or pix != gen.pixels(i, off):

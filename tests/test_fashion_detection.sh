@@ -8,6 +8,7 @@
 GEN=scripts/make-fashion-detection
 SRC=/usr/share/datasets/fashion-mnist
 ROOT=$(pwd)
+PNG_TOOLS=$ROOT/tests/tools; export PNG_TOOLS   # tests/tools/png_decode.py
 [ -x "$GEN" ] || { echo "FAIL: $GEN missing or not executable (run from the repository root)"; exit 1; }
 [ -d "$SRC" ] || { echo "skip: $SRC missing (Debian package dataset-fashion-mnist)"; exit 77; }
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 has no numpy (Debian package python3-numpy)"; exit 77; }
@@ -24,45 +25,16 @@ cat >"$TMP/check.py" <<'EOF'
 """check.py OUT SIZE K NTRAIN NTEST [PIXEL_IMAGES]: verifies a detection set made
 with relative --out OUT from the current folder."""
 import collections, os, struct, sys, zlib
+sys.path.insert(0, os.environ["PNG_TOOLS"])
+from png_decode import decode_png
 out, size, k, ntrain, ntest = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 pixel_images = int(sys.argv[6]) if len(sys.argv) > 6 else 6
 NAMES = ["tee", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankleboot"]
 errors, stats = [], {"boxes": 0, "pixel_boxes": 0, "edge_boxes": 0, "min_frac": 1.0}
 
-def decode_png(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "bad PNG signature"
-    pos, chunks = 8, []
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        crc, = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
-        assert zlib.crc32(kind + body) & 0xffffffff == crc, "bad CRC in %r" % kind
-        chunks.append((kind, body))
-        pos += 12 + n
-    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
-    w, h, depth, ctype, comp, filt, inter = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, ctype, comp, filt, inter) == (8, 2, 0, 0, 0), "not 8-bit RGB"
-    raw = zlib.decompress(b"".join(b for kd, b in chunks if kd == b"IDAT"))
-    stride = 3 * w
-    assert len(raw) == h * (stride + 1), "IDAT size"
-    rows, prev = [], bytearray(stride)
-    for r in range(h):
-        ft, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - 3] if i >= 3 else 0
-            b, c = prev[i], (prev[i - 3] if i >= 3 else 0)
-            if ft == 1: line[i] = (line[i] + a) & 255
-            elif ft == 2: line[i] = (line[i] + b) & 255
-            elif ft == 3: line[i] = (line[i] + (a + b) // 2) & 255
-            elif ft == 4:
-                p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[i] = (line[i] + pr) & 255
-            else: assert ft == 0, "filter type %d" % ft
-        rows.append([tuple(line[3 * x:3 * x + 3]) for x in range(w)])
-        prev = line
-    return w, h, rows
+def decode_rgb(path):
+    w, h, pix = decode_png(path, 3)
+    return w, h, [[tuple(pix[3 * (y * w + x):3 * (y * w + x) + 3]) for x in range(w)] for y in range(h)]
 
 def ihdr_size(path):
     d = open(path, "rb").read(33)
@@ -99,7 +71,7 @@ def pixel_box(b):
 
 def check_pixels(png, boxes):
     """Pixels inside each box must differ from the background around it."""
-    w, h, rows = decode_png(png)
+    w, h, rows = decode_rgb(png)
     pbs = [pixel_box(b) for b in boxes]
     def in_any(x, y, m):
         return any(x0 - m <= x < x1 + m and y0 - m <= y < y1 + m for x0, y0, x1, y1 in pbs)
