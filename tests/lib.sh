@@ -66,3 +66,28 @@ activation=linear
 [softmax]
 CFG
 }
+
+# cuda_toolkit: sets NVCC, CUDA_HOME (the root holding include/cuda_runtime.h;
+# nvcc in PATH may be a wrapper script, e.g. /usr/local/bin/nvcc, so its folder
+# proves nothing) and CUDNN (1 where cudnn.h is installed), and puts nvcc in
+# PATH. Exits 77 (skip) without nvcc, fails without a toolkit root.
+cuda_toolkit() {
+    NVCC=$(command -v nvcc 2>/dev/null)
+    [ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
+    if [ -z "$NVCC" ]; then
+        echo "skipped: nvcc not found (no CUDA toolkit in PATH or /usr/local/cuda)"
+        exit 77
+    fi
+    PATH="$PATH:$(dirname "$NVCC")"; export PATH
+    found=
+    for d in "${CUDA_HOME:-}" "${CUDA_PATH:-}" "$(dirname "$(dirname "$(readlink -f "$NVCC")")")" /usr/local/cuda; do
+        if [ -n "$d" ] && [ -f "$d/include/cuda_runtime.h" ]; then found=$d; break; fi
+    done
+    if [ -z "$found" ]; then
+        bad "nvcc is $NVCC but no CUDA toolkit root with include/cuda_runtime.h was found (set CUDA_HOME)"
+        finish
+    fi
+    CUDA_HOME=$found
+    CUDNN=1
+    [ -f "$CUDA_HOME/include/cudnn.h" ] || [ -f /usr/include/cudnn.h ] || CUDNN=0
+}

@@ -7,31 +7,9 @@
 # (all architectures of the default ARCH: minutes on 2 cores); later runs only
 # what changed.
 . tests/lib.sh
-NVCC=$(command -v nvcc 2>/dev/null)
-[ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
-if [ -z "$NVCC" ]; then
-    echo "skipped: nvcc not found (no CUDA toolkit in PATH or /usr/local/cuda): GPU build not checked"
-    exit 77
-fi
-PATH="$PATH:$(dirname "$NVCC")"
-export PATH
-# The toolkit's root: where cuda_runtime.h is. nvcc in PATH may be a wrapper
-# script (e.g. /usr/local/bin/nvcc), so its own folder proves nothing.
-CUDA_HOME_FOUND=
-for d in "${CUDA_HOME:-}" "${CUDA_PATH:-}" "$(dirname "$(dirname "$(readlink -f "$NVCC")")")" /usr/local/cuda; do
-    if [ -n "$d" ] && [ -f "$d/include/cuda_runtime.h" ]; then CUDA_HOME_FOUND=$d; break; fi
-done
-if [ -z "$CUDA_HOME_FOUND" ]; then
-    bad "nvcc is $NVCC but no CUDA toolkit root with include/cuda_runtime.h was found (set CUDA_HOME)"
-    finish
-fi
-CUDA_HOME=$CUDA_HOME_FOUND
+cuda_toolkit
 echo "CUDA toolkit root: $CUDA_HOME"
-CUDNN=1
-if [ ! -f "$CUDA_HOME/include/cudnn.h" ] && [ ! -f /usr/include/cudnn.h ]; then
-    CUDNN=0
-    echo "note: cudnn.h not found: checking GPU=1 CUDNN=0 only"
-fi
+[ $CUDNN = 1 ] || echo "note: cudnn.h not found: checking GPU=1 CUDNN=0 only"
 echo "nvcc: $("$NVCC" --version | tail -1)"
 
 start=$(date +%s)

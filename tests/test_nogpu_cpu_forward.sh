@@ -6,32 +6,20 @@
 # outputs, costs and true losses in the CPU build and in the GPU build with
 # gpu_index = -1, on this machine, GPU or not. Skipped (77) without nvcc.
 . tests/lib.sh
-NVCC=$(command -v nvcc 2>/dev/null)
-[ -z "$NVCC" ] && [ -x /usr/local/cuda/bin/nvcc ] && NVCC=/usr/local/cuda/bin/nvcc
-if [ -z "$NVCC" ]; then echo "skipped: nvcc not found: no GPU build to check"; exit 77; fi
-CUDA_HOME=
-for d in "${CUDA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$NVCC")")")" /usr/local/cuda; do
-    [ -n "$d" ] && [ -f "$d/include/cuda_runtime.h" ] && { CUDA_HOME=$d; break; }
-done
-[ -n "$CUDA_HOME" ] || { bad "no CUDA root with include/cuda_runtime.h"; finish; }
-PATH="$PATH:$(dirname "$NVCC")"; export PATH
-
+cuda_toolkit
 # The same GPU tree as test_gpu_build (CUDNN=1 where cuDNN is installed).
-CUDNN=1
-[ -f "$CUDA_HOME/include/cudnn.h" ] || [ -f /usr/include/cudnn.h ] || CUDNN=0
 make -s -j"$(nproc)" GPU=1 CUDNN=$CUDNN subbuild >"$TMP/gpu.log" 2>&1 || { bad "make GPU=1 CUDNN=$CUDNN subbuild failed"; tail -20 "$TMP/gpu.log"; finish; }
 GT=$(make -s GPU=1 CUDNN=$CUDNN print-TREE)
 CT=$(make -s print-TREE)
 GL="-L$CUDA_HOME/lib64 -lcudart -lcublas -lcurand -lstdc++"
 [ $CUDNN = 1 ] && GL="$GL -lcudnn"
-for t in "$CT" "$GT"; do
-    nm "$t/libdarknet.a" 2>/dev/null | grep -qw 'U cblas_sgemm' && echo "-lopenblas" > "$TMP/blas.$(basename "$t")" || : > "$TMP/blas.$(basename "$t")"
-done
+# -lopenblas for a build whose gemm calls it.
+blas_of() { nm "$1/libdarknet.a" 2>/dev/null | grep -qw 'U cblas_sgemm' && echo "-lopenblas"; }
 gcc -O2 -I"$CT/include" -I"$CT/src" -o "$TMP/fwd_cpu" tests/tools/detect_forward.c "$CT/libdarknet.a" \
-    -lm -pthread $(cat "$TMP/blas.$(basename "$CT")") || bad "driver does not build against the CPU build"
+    -lm -pthread $(blas_of "$CT") || bad "driver does not build against the CPU build"
 D="-DGPU"; [ $CUDNN = 1 ] && D="$D -DCUDNN"
 gcc -O2 $D -I"$CUDA_HOME/include" -I"$GT/include" -I"$GT/src" -o "$TMP/fwd_gpu" tests/tools/detect_forward.c "$GT/libdarknet.a" \
-    -lm -pthread $GL $(cat "$TMP/blas.$(basename "$GT")") || bad "driver does not build against the GPU build"
+    -lm -pthread $GL $(blas_of "$GT") || bad "driver does not build against the GPU build"
 
 # One head per cfg: upstream sizes net->truth by the last layer, so yolo
 # (90 boxes) and region (30 boxes) heads cannot share a network.

@@ -30,14 +30,25 @@
 #define FD_TOL 1e-3
 
 /* Layers print statistics on stdout every forward: hidden. */
-static void forward_quiet(layer *l, network *net)
+static int stdout_off(void)
 {
     fflush(stdout);
     int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1); close(devnull);
-    l->forward(*l, *net);
+    return saved;
+}
+
+static void stdout_on(int saved)
+{
     fflush(stdout);
     dup2(saved, 1); close(saved);
+}
+
+static void forward_quiet(layer *l, network *net)
+{
+    int saved = stdout_off();
+    l->forward(*l, *net);
+    stdout_on(saved);
 }
 
 /* ------------------------------------------------ 1. per-entry formulas */
@@ -138,10 +149,7 @@ static double loss_at(fd_case *c, const float *z, float *delta)
 static int same_pattern(const float *a, const float *b, int n)
 {
     int i;
-    for(i = 0; i < n; ++i) if((a[i] == 0) != (b[i] == 0)){
-        if(getenv("DL_DEBUG")) fprintf(stderr, "pattern: entry %d: %g vs %g\n", i, a[i], b[i]);
-        return 0;
-    }
+    for(i = 0; i < n; ++i) if((a[i] == 0) != (b[i] == 0)) return 0;
     return 1;
 }
 
@@ -348,14 +356,11 @@ static void check_sum_of_heads(void)
     }
     net->train = 1;
     tu_quiet_begin();
-    fflush(stdout);
-    int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1); close(devnull);
+    int saved = stdout_off();
     forward_network(net);
     backward_network(net);
     alig_darknet_add_loss(net);
-    fflush(stdout);
-    dup2(saved, 1); close(saved);
+    stdout_on(saved);
     tu_quiet_end();
     double l1 = dloss_layer_loss(&net->layers[2]), l2 = dloss_layer_loss(&net->layers[5]);
     char what[200];
